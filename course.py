@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Set up and run the course with one command each (standard library only).
+
+    python3 course.py lab     # install (first time) and open the course in JupyterLab
+    python3 course.py test    # install (first time) and run every test
+
+Both create a virtual environment in ``.venv`` beside this file and install
+bpkit into it with everything the course and its tests need; the install is
+redone only when ``pyproject.toml`` changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".bpkit-install-stamp"
+
+
+def venv_python() -> Path:
+    """The interpreter inside the course's virtual environment."""
+    if os.name == "nt":
+        return VENV / "Scripts" / "python.exe"
+    return VENV / "bin" / "python"
+
+
+def ensure_environment() -> Path:
+    """Create ``.venv`` and install ``bpkit[test]`` unless already up to date."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"course.py: Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    python = venv_python()
+    if not python.exists():
+        print(f"course.py: creating a virtual environment in {VENV}", flush=True)
+        venv.create(VENV, with_pip=True, clear=VENV.exists())
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != wanted:
+        print("course.py: installing bpkit and the course's dependencies (first run: a few minutes)", flush=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                        "-q", "-e", f"{ROOT}[test]"], check=True)
+        STAMP.write_text(wanted)
+    return python
+
+
+def run(python: Path, *args: str) -> int:
+    """Run ``python -m ...`` from the checkout and return its exit code."""
+    print("course.py: $", "python", *args, flush=True)
+    return subprocess.run([str(python), *args], cwd=ROOT).returncode
+
+
+def lab(extra: list[str]) -> int:
+    """Open the learner's chapters in JupyterLab (prints the URL when headless)."""
+    python = ensure_environment()
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    args = ["-m", "jupyter", "lab", "chapters/00_start_here.ipynb"]
+    if headless:
+        args.append("--no-browser")
+        print("course.py: no screen found; open the URL printed below in your browser", flush=True)
+    return run(python, *args, *extra)
+
+
+def test(extra: list[str]) -> int:
+    """Every test: bpkit's unit tests, strict nbval on solutions/, lax nbval on chapters/."""
+    python = ensure_environment()
+    suites = [
+        ["-m", "pytest", "tests", *extra],
+        ["-m", "pytest", "--nbval", "solutions", *extra],
+        ["-m", "pytest", "--nbval-lax", "chapters", *extra],
+    ]
+    failed = []
+    for suite in suites:
+        if not _has_notebooks(suite):
+            print(f"course.py: no notebooks in {suite[3]}/ yet, skipped", flush=True)
+        elif run(python, *suite) != 0:
+            failed.append(" ".join(suite[2:]))
+    if failed:
+        print("course.py: FAILED:", "; ".join(failed), flush=True)
+        return 1
+    print("course.py: every test passed", flush=True)
+    return 0
+
+
+def _has_notebooks(suite: list[str]) -> bool:
+    """True unless the suite is a notebook folder with no notebooks in it yet."""
+    folder = suite[3] if suite[2].startswith("--nbval") else None
+    return folder is None or any((ROOT / folder).glob("*.ipynb"))
+
+
+def main(argv: list[str]) -> int:
+    commands = {"lab": lab, "test": test}
+    if not argv or argv[0] not in commands:
+        print(__doc__.strip())
+        return 2
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
