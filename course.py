@@ -47,9 +47,15 @@ def ensure_environment() -> Path:
 
 
 def run(python: Path, *args: str) -> int:
-    """Run ``python -m ...`` from the checkout and return its exit code."""
+    """Run ``python ...`` from the checkout, with the environment activated.
+
+    ``.venv``'s scripts come first on PATH, so ``python -m bpkit ...`` typed in
+    JupyterLab's terminal or in a notebook's ``!`` line uses the course's Python.
+    """
     print("course.py: $", "python", *args, flush=True)
-    return subprocess.run([str(python), *args], cwd=ROOT).returncode
+    env = dict(os.environ, VIRTUAL_ENV=str(VENV))
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
+    return subprocess.run([str(python), *args], cwd=ROOT, env=env).returncode
 
 
 def lab(extra: list[str]) -> int:
