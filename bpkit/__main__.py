@@ -1,0 +1,96 @@
+"""The command line: ``python -m bpkit {build,check,doctor}`` (also ``bpkit ...``).
+
+Expected problems (a missing notebook, unbalanced markers, a chapter the
+learner edited) print one line and return a non-zero exit code; tracebacks
+are kept for real bugs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _build(args: argparse.Namespace) -> int:
+    from bpkit import build
+
+    report = build.check(args.notebooks) if args.check else build.build(args.notebooks, force=args.force)
+    for line in report.lines:
+        print(line)
+    return report.code
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bpkit import scoreboard
+
+    return scoreboard.main(args.notebooks, as_json=args.json, timeout=args.timeout)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from bpkit import doctor
+
+    return doctor.main()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bpkit",
+        description="Tools for the backpropagation course.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    build = commands.add_parser(
+        "build",
+        help="generate the learner's chapters/ from solutions/",
+        description="Generate chapters/NN_name.ipynb from solutions/NN_name.ipynb (stubs instead of "
+        "solutions, outputs cleared). Refuses to overwrite a chapter you edited unless --force.",
+    )
+    build.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                       help="solution notebooks to build (default: every solutions/*.ipynb)")
+    mode = build.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 if chapters/ differs from what build would write")
+    mode.add_argument("--force", action="store_true",
+                      help="overwrite edited chapters, keeping a copy as <chapter>.bak-<date>")
+    build.set_defaults(run=_build)
+
+    check = commands.add_parser(
+        "check",
+        help="run notebooks headless and report every exercise (the scoreboard)",
+        description="Run each notebook in a fresh kernel (the file is never modified) and report each "
+        "exercise as passed / not yet / error. Exit 0 only if every exercise passed.",
+    )
+    check.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run")
+    check.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    check.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                       help="time allowed for each notebook (default: 120)")
+    check.set_defaults(run=_check)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check that this environment can run the course",
+        description="Check Python, the packages, JupyterLab, the widget extension and that a kernel "
+        "starts; print a fix for each problem.",
+    )
+    doctor.set_defaults(run=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    from bpkit.build import BuildError
+
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except BuildError as exc:
+        print(f"bpkit {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"bpkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
