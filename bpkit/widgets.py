@@ -1,0 +1,294 @@
+"""The learning-rate widget: a pure function behind a log-scale slider.
+
+The widget is three layers, so each can be tested and read on its own:
+
+1. ``gd_trajectory(lr, ...)`` runs gradient descent (or heavy-ball momentum)
+   on a 2-D loss surface and classifies the run: "too small", "about right",
+   "oscillating" or "divergent". Pure numpy, no drawing: the tests call it.
+2. ``plot_lr_run(lr, ...)`` draws one run: the loss per step (log scale) and the
+   path on the contour plot of the surface, with the verdict in the title.
+   ``plot_lr_gallery(...)`` draws the four regimes side by side: the static
+   picture a reader sees when the notebook is only read, not run.
+3. ``learning_rate_explorer(...)`` wires a ``FloatLogSlider`` (1e-4 to 10) and
+   an optimizer dropdown to ``plot_lr_run`` with ``interactive_output``.
+
+The surfaces are quadratics f(w) = 1/2 (w - w*)^T H (w - w*) whose Hessian H
+has the curvatures (eigenvalues) 1 and 10, so everything about them is known
+in closed form. Along an eigenvector with curvature lam, one gradient-descent
+step multiplies the distance to the minimum by (1 - lr * lam). Hence:
+
+* lr < 1 / lam_max:          every coordinate shrinks without changing sign;
+* 1 / lam_max < lr < 2 / lam_max: the steep coordinate flips sign every step
+  (a zig-zag across the valley) but still shrinks: "oscillating";
+* lr > 2 / lam_max = 0.2:    the steep coordinate grows by |1 - lr*lam_max| > 1
+  per step: the run diverges, however many steps it takes to show.
+
+Heavy-ball momentum (PyTorch's form: v <- beta v + g, w <- w - lr v) is stable
+along a direction with curvature lam exactly when lr * lam < 2 (1 + beta), so
+its critical learning rate is 2 (1 + beta) / lam_max = 0.38 for beta = 0.9.
+``critical_lr`` returns both. matplotlib and ipywidgets are imported here only.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Surface", "SURFACES", "Trajectory", "critical_lr", "gd_trajectory",
+    "plot_lr_run", "plot_lr_gallery", "learning_rate_explorer", "GALLERY_LRS",
+]
+
+# Verdict thresholds, in one place (the docstring of gd_trajectory explains them).
+TOO_SMALL_FRACTION = 1e-2     # "too small": the final loss is still above 1% of the starting loss
+OSCILLATION_FRACTION = 0.5    # "oscillating": the steep-direction step flips sign in >= half the steps
+BLOW_UP = 1e8                 # stop a run once its loss exceeds this multiple of the starting loss
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A 2-D quadratic loss f(w) = 1/2 (w - minimum)^T hessian (w - minimum).
+
+    hessian: (2, 2) symmetric positive definite; curvatures: its eigenvalues,
+    ascending; steep: (2,) unit eigenvector of the largest curvature (the
+    direction along which a too-large step overshoots first); start: (2,) the
+    default starting point; extent: (xmin, xmax, ymin, ymax) of the plots.
+    """
+    name: str
+    hessian: np.ndarray
+    minimum: np.ndarray
+    start: tuple
+    extent: tuple
+
+    @property
+    def curvatures(self):
+        return np.linalg.eigvalsh(self.hessian)
+
+    @property
+    def steep(self):
+        return np.linalg.eigh(self.hessian)[1][:, -1]
+
+    def loss(self, w):
+        """f at w: (..., 2) -> (...). Works on a grid of points as well as on one point."""
+        d = np.asarray(w, dtype=float) - self.minimum
+        return 0.5 * np.einsum("...i,ij,...j->...", d, self.hessian, d)
+
+    def grad(self, w):
+        """Gradient H (w - minimum): (2,) -> (2,)."""
+        return self.hessian @ (np.asarray(w, dtype=float) - self.minimum)
+
+
+def _rotated_hessian(curvatures, degrees):
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    r = np.array([[c, -s], [s, c]])
+    return r @ np.diag(curvatures) @ r.T
+
+
+SURFACES = {
+    # axis-aligned valley: shallow along w1 (curvature 1), steep along w2 (curvature 10)
+    "quadratic": Surface("quadratic", np.diag([1.0, 10.0]), np.zeros(2), (-4.0, 2.0), (-5.0, 5.0, -3.0, 3.0)),
+    # the same curvatures, valley turned by 30 degrees: a step now mixes both coordinates
+    "rotated": Surface("rotated", _rotated_hessian([1.0, 10.0], 30.0), np.zeros(2), (-4.0, 2.0),
+                       (-5.0, 5.0, -3.5, 3.5)),
+}
+
+OPTIMIZERS = ("gd", "momentum")
+
+# One learning rate per regime for plain gradient descent on both surfaces (see the module docstring).
+GALLERY_LRS = {"too small": 0.005, "about right": 0.08, "oscillating": 0.19, "divergent": 0.21}
+
+
+@dataclass
+class Trajectory:
+    """One run of ``gd_trajectory``.
+
+    path: (steps + 1, 2) parameters w_0 .. w_steps (NaN after a run was stopped
+    for blowing up); losses: (steps + 1,) f(w_t), NaN likewise; diverged: bool;
+    verdict: "too small" | "about right" | "oscillating" | "divergent";
+    lr, optimizer, surface: what was run.
+    """
+    path: np.ndarray
+    losses: np.ndarray
+    diverged: bool
+    verdict: str
+    lr: float
+    optimizer: str
+    surface: str
+
+
+def _surface(surface):
+    if isinstance(surface, Surface):
+        return surface
+    if surface not in SURFACES:
+        raise ValueError(f"gd_trajectory: unknown surface {surface!r}; choose one of {sorted(SURFACES)}")
+    return SURFACES[surface]
+
+
+def critical_lr(surface="quadratic", optimizer="gd", momentum=0.9):
+    """The learning rate above which the run diverges: 2 / lam_max (gd), 2 (1 + beta) / lam_max (momentum)."""
+    lam_max = _surface(surface).curvatures[-1]
+    if optimizer == "gd":
+        return 2.0 / lam_max
+    if optimizer == "momentum":
+        return 2.0 * (1.0 + momentum) / lam_max
+    raise ValueError(f"critical_lr: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+
+
+def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd", momentum=0.9):
+    """Run ``steps`` updates from ``start`` and classify the run from what it did.
+
+    lr: learning rate (> 0); steps: number of updates; surface: a name in
+    ``SURFACES`` or a ``Surface``; start: (2,) starting point (default: the
+    surface's); optimizer: "gd" (w <- w - lr g) or "momentum" (v <- beta v + g,
+    w <- w - lr v, PyTorch's heavy ball, beta = ``momentum``).
+
+    The verdict, checked in this order, from the run alone:
+
+    * "divergent": the loss became non-finite or passed ``BLOW_UP`` times its
+      start, or the distance to the minimum along the steep direction reached
+      a new high in the last quarter of the run (it is growing). For gradient
+      descent that distance is |1 - lr lam_max|^t |u_0|, so this fires for every
+      lr > 2 / lam_max and never for lr <= 2 / lam_max.
+    * "oscillating": the step along the steep direction flipped sign in at
+      least half of the consecutive pairs of steps (a zig-zag), without diverging.
+    * "too small": the final loss is still above 1% of the starting loss.
+    * "about right": none of the above.
+
+    Returns a ``Trajectory`` with path (steps + 1, 2) and losses (steps + 1,).
+    """
+    if not lr > 0:
+        raise ValueError(f"gd_trajectory: the learning rate must be > 0, got {lr}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"gd_trajectory: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+    surf = _surface(surface)
+    w = np.array(surf.start if start is None else start, dtype=float)
+    path = np.full((steps + 1, 2), np.nan)
+    losses = np.full(steps + 1, np.nan)
+    path[0], losses[0] = w, surf.loss(w)
+    v = np.zeros(2)
+    blew_up = False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            g = surf.grad(w)
+            if optimizer == "momentum":
+                v = momentum * v + g
+                w = w - lr * v
+            else:
+                w = w - lr * g
+            path[t], losses[t] = w, surf.loss(w)
+            if not np.isfinite(losses[t]) or losses[t] > BLOW_UP * max(losses[0], 1e-300):
+                blew_up = True
+                break
+    n = t + 1 if blew_up else steps + 1                 # number of recorded points
+    u = np.abs((path[:n] - surf.minimum) @ surf.steep)  # distance to the minimum along the steep direction
+    tail = max(1, (n - 1) // 4)
+    growing = n > tail + 1 and u[-tail:].max() > u[:-tail].max()
+    diverged = bool(blew_up or growing)
+
+    du = np.diff((path[:n] - surf.minimum) @ surf.steep)  # steep-direction steps
+    flips = np.mean(du[1:] * du[:-1] < 0) if len(du) > 1 else 0.0
+    if diverged:
+        verdict = "divergent"
+    elif flips >= OSCILLATION_FRACTION:
+        verdict = "oscillating"
+    elif losses[n - 1] > TOO_SMALL_FRACTION * losses[0]:
+        verdict = "too small"
+    else:
+        verdict = "about right"
+    return Trajectory(path, losses, diverged, verdict, float(lr), optimizer, surf.name)
+
+
+# ----------------------------------------------------------------------------- drawing
+
+_VERDICT_COLOUR = {"too small": 5, "about right": 2, "oscillating": 1, "divergent": 3}   # PALETTE indices
+
+
+def _draw_contours(ax, surf):
+    from bpkit.plots import PALETTE
+    x0, x1, y0, y1 = surf.extent
+    xs, ys = np.meshgrid(np.linspace(x0, x1, 121), np.linspace(y0, y1, 121))
+    z = surf.loss(np.stack([xs, ys], axis=-1))
+    levels = np.geomspace(0.05, z.max(), 12)
+    ax.contour(xs, ys, z, levels=levels, colors=PALETTE[7], alpha=0.35, linewidths=0.8)
+    ax.plot(*surf.minimum, marker="*", markersize=12, color=PALETTE[7], linestyle="none")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+
+
+def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, optimizer="gd", momentum=0.9):
+    """Draw one run: loss per step (log scale) on the left, the path on the contours on the right.
+
+    ax_pair: two matplotlib Axes to draw into, or None for a new (1, 2) figure.
+    The verdict and the critical learning rate are in the titles. Returns the
+    ``Trajectory`` that was drawn (so a caller can assert on it).
+    """
+    import matplotlib.pyplot as plt
+    from bpkit.plots import PALETTE
+
+    traj = gd_trajectory(lr, steps=steps, surface=surface, start=start, optimizer=optimizer, momentum=momentum)
+    surf = _surface(surface)
+    if ax_pair is None:
+        _, ax_pair = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    ax_loss, ax_path = ax_pair
+    colour = PALETTE[_VERDICT_COLOUR[traj.verdict]]
+
+    ok = np.isfinite(traj.losses) & (traj.losses > 0)
+    ax_loss.semilogy(np.arange(steps + 1)[ok], traj.losses[ok], color=colour, marker=".", markersize=4)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss (log scale)")
+    ax_loss.set_title(f"loss, lr = {lr:.3g}")
+
+    _draw_contours(ax_path, surf)
+    ax_path.plot(traj.path[:, 0], traj.path[:, 1], color=colour, marker="o", markersize=3, linewidth=1.2)
+    ax_path.plot(*traj.path[0], marker="s", color=PALETTE[0], markersize=7, linestyle="none")
+    crit = critical_lr(surf, optimizer, momentum)
+    ax_path.set_title(f"{optimizer}: {traj.verdict}  (critical lr = {crit:.3g})")
+    return traj
+
+
+def plot_lr_gallery(lrs=None, steps=50, surface="quadratic", optimizer="gd", momentum=0.9):
+    """The four regimes side by side: one column per learning rate, path on top, loss below.
+
+    lrs: a dict {label: lr} or a sequence of learning rates (default: ``GALLERY_LRS``,
+    one per regime for plain gradient descent). Returns (figure, list of Trajectory).
+    """
+    import matplotlib.pyplot as plt
+
+    lrs = GALLERY_LRS if lrs is None else lrs
+    items = list(lrs.values()) if isinstance(lrs, dict) else list(lrs)
+    fig, axes = plt.subplots(2, len(items), figsize=(3.4 * len(items), 6.0), constrained_layout=True,
+                             squeeze=False)
+    trajs = []
+    for k, lr in enumerate(items):
+        traj = plot_lr_run(lr, ax_pair=(axes[1, k], axes[0, k]), steps=steps, surface=surface,
+                           optimizer=optimizer, momentum=momentum)
+        axes[0, k].set_title(f"lr = {lr:.3g}: {traj.verdict}")
+        axes[1, k].set_title(f"loss, lr = {lr:.3g}")
+        trajs.append(traj)
+    fig.suptitle(f"{optimizer} on the {surface} surface, {steps} steps "
+                 f"(critical lr = {critical_lr(surface, optimizer, momentum):.3g})")
+    return fig, trajs
+
+
+def learning_rate_explorer(lr=0.05, steps=50, surface="quadratic", start=None):
+    """A log-scale learning-rate slider (1e-4 to 10) and an optimizer dropdown redrawing ``plot_lr_run``.
+
+    Returns the ipywidgets VBox (display it, or leave it as a cell's last
+    expression). The drawing runs in an ``interactive_output``, so the same
+    function the tests call is what the reader sees.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    slider = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.05, description="lr",
+                                    readout_format=".4f", continuous_update=False)
+    dropdown = widgets.Dropdown(options=[("gradient descent", "gd"), ("momentum 0.9", "momentum")],
+                                value="gd", description="optimizer")
+
+    def draw(lr, optimizer):
+        traj = plot_lr_run(lr, steps=steps, surface=surface, start=start, optimizer=optimizer)
+        plt.show()
+        print(f"lr = {lr:.4f}: {traj.verdict}")
+
+    out = widgets.interactive_output(draw, {"lr": slider, "optimizer": dropdown})
+    return widgets.VBox([widgets.HBox([slider, dropdown]), out])
