@@ -1,0 +1,289 @@
+"""Checked exercises: ``Exercise`` (what a chapter module declares) and ``check`` (what a notebook calls).
+
+A chapter module ``bpkit/exercises/chNN.py`` holds ``EXERCISES``, a list of
+``Exercise`` records: a reference solution, the inputs to try it on (or a
+``verify`` function for checks that are not "compare the outputs"), a hint and
+the typical wrong answers the check must catch (the tests make sure it does).
+
+In a notebook, after the learner's function, the next cell is::
+
+    sigmoid = check("1.1", sigmoid)
+
+``check`` prints exactly one line (passed / not yet / error, with what was
+tried, what was expected and what came back) and returns the learner's function
+when it passed, otherwise the reference, so Run All always reaches the end.
+It never shows a traceback. ``results()`` lists this process's verdicts for
+the scoreboard (``python -m bpkit check``).
+"""
+import copy
+import html
+import importlib
+import inspect
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from bpkit.exercises.compare import compare, short_repr
+
+__all__ = [
+    "Exercise", "Result", "UnknownExerciseError",
+    "check", "evaluate", "get_exercise", "chapter_exercises", "results", "reset_results",
+]
+
+PASSED, NOT_YET, ERROR = "passed", "not yet", "error"
+FALLBACK_NOTE = "Using the reference solution so the rest of the chapter runs."
+_ID = re.compile(r"^(\d+)\.(\w+)$")
+
+
+class UnknownExerciseError(LookupError, ValueError):
+    """``check`` was given an id that no chapter module declares."""
+
+
+@dataclass
+class Exercise:
+    """One checked exercise.
+
+    id: "N.M" (N is the chapter: the record lives in ``bpkit/exercises/chNN.py``).
+    title: a few words, shown in the check's line.
+    reference: the reference solution (a function).
+    cases: argument tuples to call both functions with, or a zero-argument
+        callable returning them (for inputs built from a seeded generator).
+    hint: one line shown when the learner's answer is not yet right.
+    mistakes: ``(wrong_fn, fragment)`` pairs: typical wrong answers, each of
+        which the check must reject with a message containing ``fragment``.
+    verify: optional ``verify(learner_fn) -> None | str`` replacing the output
+        comparison: ``None`` when right, else a one-line message.
+    rtol, atol: tolerances of the output comparison.
+    arg_names: names used for the inputs in messages (default: the reference's
+        parameter names).
+    """
+
+    id: str
+    title: str
+    reference: Callable
+    cases: Any = ()
+    hint: str = ""
+    mistakes: Any = ()
+    verify: Optional[Callable] = None
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    arg_names: Optional[tuple] = None
+
+    def __post_init__(self):
+        if not _ID.match(str(self.id)):
+            raise ValueError(f"Exercise id {self.id!r} should look like '1.2'")
+        if not callable(self.reference):
+            raise TypeError(f"Exercise {self.id}: reference must be a function")
+
+    @property
+    def chapter(self):
+        return int(_ID.match(self.id).group(1))
+
+    def get_cases(self):
+        """The argument tuples (a bare value counts as one argument)."""
+        cases = self.cases() if callable(self.cases) else self.cases
+        return [c if isinstance(c, tuple) else (c,) for c in cases]
+
+
+@dataclass
+class Result:
+    """A verdict: status is "passed", "not yet" or "error"; message is one line."""
+
+    id: str
+    title: str
+    status: str
+    message: str = ""
+
+    @property
+    def passed(self):
+        return self.status == PASSED
+
+    def line(self):
+        """The one line ``check`` shows."""
+        head = f"Exercise {self.id} ({self.title})"
+        if self.passed:
+            return f"✓ {head}: passed"
+        mark = "○" if self.message.startswith(f"Exercise {self.id} is still open") else "✗"
+        sep = ":" if mark == "○" else " —"
+        return f"{mark} {head}: {self.status}{sep} {self.message} {FALLBACK_NOTE}"
+
+    def html(self):
+        colour = {PASSED: "#009E73", NOT_YET: "#D55E00", ERROR: "#D55E00"}[self.status]
+        line = html.escape(self.line())
+        return (f'<div class="bpkit-check bpkit-{self.status.replace(" ", "-")}" '
+                f'style="font-family: monospace; border-left: 4px solid {colour}; padding-left: 6px">'
+                f"{line}</div>")
+
+    def as_dict(self):
+        return {"id": self.id, "status": self.status, "message": self.message}
+
+
+# ----------------------------------------------------------------------------
+# finding exercises
+
+def _chapter_module(chapter):
+    name = f"bpkit.exercises.ch{chapter:02d}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name != name:
+            raise
+        raise UnknownExerciseError(f"check: there are no exercises for chapter {chapter} (no module {name})") from None
+
+
+def chapter_exercises(chapter):
+    """The ``Exercise`` list of chapter ``chapter`` (an int)."""
+    return list(_chapter_module(int(chapter)).EXERCISES)
+
+
+def get_exercise(exercise_id):
+    """The ``Exercise`` with this id, e.g. ``get_exercise("1.1")``."""
+    match = _ID.match(str(exercise_id))
+    if not match:
+        raise UnknownExerciseError(f"check: {exercise_id!r} is not an exercise id; ids look like '1.2'")
+    exercises = chapter_exercises(int(match.group(1)))
+    for exercise in exercises:
+        if exercise.id == exercise_id:
+            return exercise
+    known = ", ".join(e.id for e in exercises) or "none"
+    raise UnknownExerciseError(f"check: there is no Exercise {exercise_id} (chapter {match.group(1)} has {known})")
+
+
+# ----------------------------------------------------------------------------
+# evaluating a learner's function
+
+def _arg_names(exercise, n):
+    names = list(exercise.arg_names or ())
+    if not names:
+        try:
+            params = inspect.signature(exercise.reference).parameters.values()
+            names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            names = []
+    if len(names) < n:
+        return ["input"] if n == 1 else [f"input {i + 1}" for i in range(n)]
+    return names[:n]
+
+
+def _describe(names, args):
+    """'x = array([1., 2.]), W of shape (30, 4), b = 0.5': big arrays by their shape only."""
+    parts = []
+    for name, arg in zip(names, args):
+        if isinstance(arg, np.ndarray) and arg.size > 8:
+            parts.append(f"{name} of shape {arg.shape}")
+        else:
+            parts.append(f"{name} = {short_repr(arg, limit=100)}")
+    return ", ".join(parts)
+
+
+def _exception_text(err):
+    text = re.sub(r"\s+", " ", str(err)).strip()
+    text = re.sub(r"\s*at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,16}", "", text)
+    if len(text) > 160:
+        text = text[:157] + "..."
+    return f"raised {type(err).__name__}" + (f": {text}" if text else "")
+
+
+def _with_hint(exercise, message):
+    message = message.rstrip(". ")
+    return f"{message}. Hint: {exercise.hint.rstrip('.')}." if exercise.hint else f"{message}."
+
+
+def _still_open(exercise):
+    hint = f" ({exercise.hint.rstrip('.')})" if exercise.hint else ""
+    return Result(exercise.id, exercise.title, NOT_YET, f"Exercise {exercise.id} is still open{hint}.")
+
+
+def evaluate(exercise, fn):
+    """Judge ``fn`` against ``exercise`` (an ``Exercise`` or an id); returns a ``Result``. Shows nothing."""
+    if not isinstance(exercise, Exercise):
+        exercise = get_exercise(exercise)
+    if not callable(fn):
+        return Result(exercise.id, exercise.title, ERROR,
+                      _with_hint(exercise, f"check expects your function, but got {short_repr(fn, limit=60)}"))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return _evaluate(exercise, fn)
+
+
+def _evaluate(exercise, fn):
+    def verdict(status, message):
+        return Result(exercise.id, exercise.title, status, _with_hint(exercise, message))
+
+    if exercise.verify is not None:
+        try:
+            message = exercise.verify(fn)
+        except NotImplementedError:
+            return _still_open(exercise)
+        except Exception as err:
+            return verdict(ERROR, _exception_text(err))
+        return Result(exercise.id, exercise.title, PASSED, "passed") if message is None else verdict(NOT_YET, message)
+
+    for args in exercise.get_cases():
+        names = _arg_names(exercise, len(args))
+        expected = exercise.reference(*copy.deepcopy(args))
+        snapshot = copy.deepcopy(args)
+        given = copy.deepcopy(args)
+        try:
+            got = fn(*given)
+        except NotImplementedError:
+            return _still_open(exercise)
+        except Exception as err:
+            return verdict(ERROR, f"{_exception_text(err)} on input {_describe(names, args)}")
+        for name, before, after in zip(names, snapshot, given):
+            if compare(before, after, rtol=0.0, atol=0.0):
+                return verdict(NOT_YET, (
+                    f"your function changed its input {name} in place (it was {short_repr(before, limit=80)}, "
+                    f"afterwards {short_repr(after, limit=80)}); work on a copy or build a new array"))
+        message = compare(expected, got, rtol=exercise.rtol, atol=exercise.atol)
+        if message:
+            return verdict(NOT_YET, f"for {_describe(names, args)}, {message}")
+    return Result(exercise.id, exercise.title, PASSED, "passed")
+
+
+# ----------------------------------------------------------------------------
+# the record of this process's checks (read by the scoreboard)
+
+_RESULTS = {}
+
+
+def results():
+    """This process's verdicts, in the order the checks ran: dicts with id, status, message.
+
+    Checking the same id again replaces its earlier entry (keeping its place).
+    """
+    return [r.as_dict() for r in _RESULTS.values()]
+
+
+def reset_results():
+    """Forget every verdict recorded so far."""
+    _RESULTS.clear()
+
+
+def _show(result):
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is None:
+        print(result.line())
+        return
+    from IPython.display import display
+    display({"text/plain": result.line(), "text/html": result.html()}, raw=True)
+
+
+def check(exercise_id, fn):
+    """Check the learner's ``fn`` for exercise ``exercise_id``; show one line; return what to use next.
+
+    Returns ``fn`` when it passed, otherwise the reference solution (so the
+    rest of the chapter runs). An unknown id raises ``UnknownExerciseError``.
+    """
+    exercise = get_exercise(exercise_id)
+    result = evaluate(exercise, fn)
+    _RESULTS[exercise.id] = result
+    _show(result)
+    return fn if result.passed else exercise.reference
