@@ -1,0 +1,446 @@
+"""Chapter 04 (Backpropagation): references and test cases.
+
+Part 1 is the learner's scalar engine: ``Node`` (given in the notebook, copied
+here so the checks can build graphs), ``local_grads`` (4.1),
+``topological_order`` (4.2) and ``backward`` (4.3). Part 2 is an MLP's
+backward pass by hand in numpy (4.4), paired with ``mlp_forward``.
+
+Shapes use the course's row-major batch convention: X: (N, D), W: (D, H),
+b: (H,), Z = X @ W + b: (N, H).
+"""
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from bpkit.exercises.core import Exercise
+
+__all__ = ["EXERCISES", "Node", "local_grads", "topological_order", "backward",
+           "MLPCache", "mlp_forward", "mlp_backward", "init_mlp"]
+
+
+# ----------------------------------------------------------------------------
+# the learner's scalar engine
+
+class Node:
+    """One number in a computational graph (the notebook's engine, chapter 04).
+
+    data: the number; grad: d(root)/d(this node), filled by backward;
+    _prev: the input nodes (a tuple, empty for a leaf); _op: "+", "*", "tanh",
+    "exp" or "" for a leaf. Plain numbers mixed in become leaf Nodes.
+    """
+
+    def __init__(self, data, _prev=(), _op="", label=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = tuple(_prev)
+        self._op = _op
+        self.label = label
+
+    def __repr__(self):
+        return f"Node(data={self.data:.4f}, grad={self.grad:.4f})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Node) else Node(other)
+        return Node(self.data + other.data, (self, other), "+")
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Node) else Node(other)
+        return Node(self.data * other.data, (self, other), "*")
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self * -1.0
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def tanh(self):
+        return Node(math.tanh(self.data), (self,), "tanh")
+
+    def exp(self):
+        return Node(math.exp(self.data), (self,), "exp")
+
+
+def local_grads(op, inputs, out):
+    """Exercise 4.1: d out / d input for each input of one op, as a tuple of floats.
+
+    op: "+", "*", "tanh" or "exp"; inputs: tuple of the inputs' values (floats);
+    out: the op's output value (reusing it saves work for tanh and exp).
+    """
+    if op == "+":
+        return (1.0, 1.0)
+    if op == "*":
+        a, b = inputs
+        return (b, a)
+    if op == "tanh":
+        return (1.0 - out ** 2,)
+    if op == "exp":
+        return (out,)
+    raise ValueError(f"local_grads: unknown op {op!r}")
+
+
+def topological_order(root):
+    """Exercise 4.2: every node reachable from root, each after all of its inputs (root last).
+
+    Iterative (an explicit stack), so a chain of 100 000 nodes is fine; each
+    node appears once even when several nodes use it.
+    """
+    order, done = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if id(node) in done:
+            continue
+        if inputs_done:
+            done.add(id(node))
+            order.append(node)
+        else:
+            stack.append((node, True))
+            for parent in node._prev:
+                if id(parent) not in done:
+                    stack.append((parent, False))
+    return order
+
+
+def backward(root):
+    """Exercise 4.3: fill .grad of every node root depends on with d root / d node.
+
+    Assumes every grad starts at 0.0 (a fresh graph). Gradients are ADDED
+    (+=): a node used twice receives one contribution per use.
+    """
+    root.grad = 1.0
+    for node in reversed(topological_order(root)):
+        if not node._prev:      # a leaf: nothing to pass on
+            continue
+        locals_ = local_grads(node._op, tuple(p.data for p in node._prev), node.data)
+        for parent, local in zip(node._prev, locals_):
+            parent.grad += local * node.grad
+
+
+# ----------------------------------------------------------------------------
+# an MLP by hand in numpy
+
+class MLPCache(NamedTuple):
+    """What mlp_forward keeps for mlp_backward (one entry per layer l = 1..L).
+
+    A: the input of each layer, A[0] = X: (N, D), A[l] = tanh(Z[l-1]): (N, H_l).
+    Z: each layer's pre-activation Z[l] = A[l] @ W[l] + b[l].
+    W: each layer's weight matrix (needed to send the gradient to the layer below).
+    """
+    A: tuple
+    Z: tuple
+    W: tuple
+
+
+def init_mlp(sizes, rng=0):
+    """Parameters {"W1", "b1", ..., "WL", "bL"} for layer sizes e.g. (2, 16, 16, 1).
+
+    W_l: (sizes[l-1], sizes[l]) drawn from N(0, 1/sizes[l-1]); b_l: zeros.
+    """
+    rng = np.random.default_rng(rng)
+    params = {}
+    for l, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{l}"] = rng.normal(0.0, 1.0 / np.sqrt(d_in), size=(d_in, d_out))
+        params[f"b{l}"] = np.zeros(d_out)
+    return params
+
+
+def mlp_forward(X, params):
+    """Forward pass: tanh hidden layers, a linear output layer. X: (N, D) -> out: (N, C).
+
+    Returns (out, cache) with cache an MLPCache holding what backward needs.
+    """
+    L = len(params) // 2
+    A, Z, W = [X], [], []
+    for l in range(1, L + 1):
+        z = A[-1] @ params[f"W{l}"] + params[f"b{l}"]
+        Z.append(z)
+        W.append(params[f"W{l}"])
+        if l < L:
+            A.append(np.tanh(z))
+    return Z[-1], MLPCache(tuple(A), tuple(Z), tuple(W))
+
+
+def mlp_backward(cache, dout):
+    """Exercise 4.4: gradients of the loss w.r.t. every parameter, given dout = dL/dout: (N, C).
+
+    Returns {"W1": dW1, "b1": db1, ...}, each the shape of its parameter:
+    delta_L = dout (linear output); dW_l = A_{l-1}^T delta_l; db_l = sum over
+    the batch of delta_l; delta_{l-1} = (delta_l W_l^T) * tanh'(Z_{l-1}).
+    """
+    grads = {}
+    L = len(cache.W)
+    delta = dout
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = cache.A[l - 1].T @ delta
+        grads[f"b{l}"] = delta.sum(axis=0)
+        if l > 1:
+            delta = (delta @ cache.W[l - 1].T) * (1.0 - np.tanh(cache.Z[l - 2]) ** 2)
+    return grads
+
+
+# ----------------------------------------------------------------------------
+# cases, verifiers and typical mistakes
+
+def _local_cases():
+    return [
+        ("*", (2.0, -3.0), -6.0),
+        ("+", (0.5, 4.0), 4.5),
+        ("tanh", (0.8,), math.tanh(0.8)),
+        ("exp", (-0.5,), math.exp(-0.5)),
+        ("*", (0.25, 0.25), 0.0625),
+    ]
+
+
+def _local_tanh_of_input(op, inputs, out):
+    if op == "tanh":
+        return (1.0 - inputs[0] ** 2,)
+    return local_grads(op, inputs, out)
+
+
+def _local_mul_not_swapped(op, inputs, out):
+    if op == "*":
+        return tuple(inputs)
+    return local_grads(op, inputs, out)
+
+
+def _local_exp_one(op, inputs, out):
+    if op == "exp":
+        return (1.0,)
+    return local_grads(op, inputs, out)
+
+
+# graphs for 4.2 and 4.3: name -> (root, leaves)
+def _neuron():
+    x1, x2, w1, w2, b = Node(2.0), Node(0.0), Node(-3.0), Node(1.0), Node(6.8813735870195432)
+    return (x1 * w1 + x2 * w2 + b).tanh(), [x1, x2, w1, w2, b]
+
+
+def _diamond():
+    a = Node(1.5)
+    b = a * 2.0
+    c = a.exp()
+    return b * c + a, [a]
+
+
+def _squared():
+    a = Node(-0.7)
+    return (a * a).tanh() + a * a * a, [a]
+
+
+def _shared_middle():
+    x, y = Node(0.3), Node(-1.2)
+    h = (x * y + x).tanh()
+    return h * h + h.exp() * y, [x, y]
+
+
+def _chain(n=3000):
+    x = Node(0.1)
+    y = x
+    for _ in range(n):
+        y = y * 1.0001 + 0.0
+    return y, [x]
+
+
+_GRAPHS = {"a neuron": _neuron, "a diamond (a feeds two nodes)": _diamond,
+           "a*a*a (a used by one node twice)": _squared, "h used three times": _shared_middle,
+           "a chain of 6000 nodes": _chain}
+
+
+def _verify_order(fn):
+    for name, build in _GRAPHS.items():
+        root, _ = build()
+        expected = topological_order(root)
+        try:
+            got = fn(root)
+        except RecursionError:
+            return (f"on {name} it hit Python's recursion limit: walk the graph with an explicit "
+                    "stack (a list you push to and pop from) instead of recursion")
+        got = list(got)
+        ids = [id(n) for n in got]
+        if len(ids) != len(set(ids)):
+            return f"on {name} some node appears more than once (remember which nodes you have visited)"
+        if set(ids) != {id(n) for n in expected}:
+            return (f"on {name} it returned {len(set(ids))} distinct nodes, expected the "
+                    f"{len(expected)} nodes reachable from the root")
+        position = {i: k for k, i in enumerate(ids)}
+        for node in got:
+            for parent in node._prev:
+                if position[id(parent)] > position[id(node)]:
+                    return (f"on {name} a node ({node._op}) comes before one of its inputs: each node "
+                            "must come after all of its inputs, so the root comes last")
+    return None
+
+
+def _verify_backward(fn):
+    for name, build in _GRAPHS.items():
+        root, leaves = build()
+        ref_root, ref_leaves = build()
+        backward(ref_root)
+        try:
+            fn(root)
+        except RecursionError:
+            return f"on {name} it hit Python's recursion limit: use topological_order"
+        if root.grad != 1.0:
+            return f"on {name} the root's grad is {root.grad:.4f}; d root / d root = 1.0 starts the chain"
+        for k, (leaf, ref) in enumerate(zip(leaves, ref_leaves)):
+            if not math.isclose(leaf.grad, ref.grad, rel_tol=1e-9, abs_tol=1e-12):
+                return (f"on {name}, input {k}: expected grad {ref.grad:.6f} but got {leaf.grad:.6f} "
+                        "(gradients from several uses add up: +=, and go from the root backwards)")
+    return None
+
+
+def _backward_assign(root):
+    root.grad = 1.0
+    for node in reversed(topological_order(root)):
+        if not node._prev:      # a leaf: nothing to pass on
+            continue
+        locals_ = local_grads(node._op, tuple(p.data for p in node._prev), node.data)
+        for parent, local in zip(node._prev, locals_):
+            parent.grad = local * node.grad
+
+
+def _backward_forward_order(root):
+    root.grad = 1.0
+    for node in topological_order(root):
+        if not node._prev:      # a leaf: nothing to pass on
+            continue
+        locals_ = local_grads(node._op, tuple(p.data for p in node._prev), node.data)
+        for parent, local in zip(node._prev, locals_):
+            parent.grad += local * node.grad
+
+
+def _backward_no_seed(root):
+    for node in reversed(topological_order(root)):
+        if not node._prev:      # a leaf: nothing to pass on
+            continue
+        locals_ = local_grads(node._op, tuple(p.data for p in node._prev), node.data)
+        for parent, local in zip(node._prev, locals_):
+            parent.grad += local * node.grad
+
+
+def _order_recursive(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for p in node._prev:
+                visit(p)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def _order_no_visited(root):
+    order, stack = [], [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        else:
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._prev)
+    return order
+
+
+def _order_root_first(root):
+    return list(reversed(topological_order(root)))
+
+
+def _mlp_cases():
+    rng = np.random.default_rng(4)
+    cases = []
+    for sizes, N in [((2, 5, 1), 7), ((3, 4, 6, 2), 5), ((4, 3), 3)]:
+        params = init_mlp(sizes, rng=rng)
+        for key in params:
+            if key.startswith("b"):
+                params[key] = rng.normal(size=params[key].shape)
+        X = rng.normal(size=(N, sizes[0]))
+        _, cache = mlp_forward(X, params)
+        cases.append((cache, rng.normal(size=(N, sizes[-1]))))
+    return cases
+
+
+def _mlp_no_activation_grad(cache, dout):
+    grads, delta = {}, dout
+    for l in range(len(cache.W), 0, -1):
+        grads[f"W{l}"] = cache.A[l - 1].T @ delta
+        grads[f"b{l}"] = delta.sum(axis=0)
+        delta = delta @ cache.W[l - 1].T
+    return grads
+
+
+def _mlp_mean_bias(cache, dout):
+    grads = mlp_backward(cache, dout)
+    return {k: (v / len(dout) if k.startswith("b") else v) for k, v in grads.items()}
+
+
+def _mlp_transposed_dw(cache, dout):
+    grads, delta = {}, dout
+    for l in range(len(cache.W), 0, -1):
+        grads[f"W{l}"] = delta.T @ cache.A[l - 1]
+        grads[f"b{l}"] = delta.sum(axis=0)
+        if l > 1:
+            delta = (delta @ cache.W[l - 1].T) * (1.0 - np.tanh(cache.Z[l - 2]) ** 2)
+    return grads
+
+
+EXERCISES = [
+    Exercise(
+        id="4.1",
+        title="local derivatives of +, *, tanh, exp",
+        reference=local_grads,
+        cases=_local_cases,
+        hint="+ passes 1 to each input; a*b gives (b, a); tanh' = 1 - out**2; exp' = out",
+        mistakes=[
+            (_local_tanh_of_input, "expected"),
+            (_local_mul_not_swapped, "expected"),
+            (_local_exp_one, "expected"),
+        ],
+    ),
+    Exercise(
+        id="4.2",
+        title="topological order, iteratively",
+        reference=topological_order,
+        verify=_verify_order,
+        hint=("keep a stack of (node, inputs_done) pairs: push (node, True) back, then its inputs; "
+              "append a node when it comes off the stack with True; skip nodes already placed"),
+        mistakes=[
+            (_order_recursive, "recursion"),
+            (_order_no_visited, "more than once"),
+            (_order_root_first, "comes before one of its inputs"),
+        ],
+    ),
+    Exercise(
+        id="4.3",
+        title="backward: the chain rule over the graph",
+        reference=backward,
+        verify=_verify_backward,
+        hint=("root.grad = 1.0; then for node in reversed(topological_order(root)): "
+              "parent.grad += local * node.grad for each input and its local derivative"),
+        mistakes=[
+            (_backward_assign, "expected grad"),
+            (_backward_forward_order, "expected grad"),
+            (_backward_no_seed, "root's grad"),
+        ],
+    ),
+    Exercise(
+        id="4.4",
+        title="an MLP's backward pass by hand",
+        reference=mlp_backward,
+        cases=_mlp_cases,
+        hint=("start with delta = dout; per layer from the top: dW = A[l-1].T @ delta, db = delta.sum(axis=0), "
+              "then delta = (delta @ W[l-1].T) * (1 - tanh(Z[l-2])**2)"),
+        rtol=1e-6,
+        atol=1e-9,
+        mistakes=[
+            (_mlp_no_activation_grad, "expected"),
+            (_mlp_mean_bias, "b"),
+            (_mlp_transposed_dw, "shape"),
+        ],
+    ),
+]
