@@ -1,0 +1,345 @@
+"""Value: the scalar autograd engine the course starts with.
+
+It is micrograd-sized (one number per node, a handful of ops) but built so a
+learner can push it hard:
+
+* Each op computes its output **and its local derivatives** (d out / d parent,
+  plain floats) in the same few lines, and stores them on the new node as
+  ``_local`` next to its parents ``_prev``. Backward is then one rule for every
+  op: ``parent.grad += local * node.grad`` (the chain rule).
+* No closures: micrograd's ``_backward`` closure captures ``out``, so every
+  node is a reference cycle and most of the run time goes to the garbage
+  collector. Here a node only points at its parents, so graphs are freed by
+  reference counting the moment the last name for them goes away.
+* The topological order is found with an explicit stack, not recursion, so a
+  chain of a million nodes is fine.
+
+Semantics are PyTorch's (see CONTRIBUTING.md): ``backward()`` accumulates into
+leaves, gives intermediate nodes fresh gradients, and refuses a second pass
+through the same graph unless the first one passed ``retain_graph=True``.
+"""
+import gc
+import math
+import numbers
+from itertools import count
+from operator import attrgetter, mul
+
+from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
+
+__all__ = ["Value"]
+
+# Every node gets a serial number when it is created. A node's parents always
+# exist before it does, so "newest first" is a valid order for backward.
+_serial = count()
+_by_serial = attrgetter("_serial")
+
+
+class DivisionByZero(BpkitValueError, ZeroDivisionError):
+    """x / 0 or 0 ** -k: a bpkit ValueError that ``except ZeroDivisionError`` also catches."""
+
+
+class Value:
+    """One number in a computation graph, with the gradient that flows into it.
+
+    ``Value(x)`` makes a leaf: x is an int or float (or a numpy scalar).
+    Arithmetic on Values builds the graph; ``loss.backward()`` fills ``.grad``
+    of every node that ``loss`` depends on.
+
+    Attributes a learner (or ``bpkit.plots.draw_graph``) reads:
+      data   the number (float)
+      grad   d(last backward root) / d(this node), float
+      _op    the op that made this node ('' for a leaf), e.g. '*', 'tanh'
+      _prev  the parents, a tuple of Values (empty for a leaf)
+      _local d(this node) / d(parent) for each parent, a tuple of floats
+             (None once a backward without retain_graph has used them)
+    """
+
+    __slots__ = ("data", "grad", "_prev", "_local", "_op", "_serial", "__weakref__")
+
+    def __init__(self, data, _prev=(), _local=(), _op=""):
+        if type(data) is not float:  # fast path: every op passes a float
+            data = _as_number(data, "Value()")
+        self.data = data
+        self.grad = 0.0
+        self._prev = _prev
+        self._local = _local
+        self._op = _op
+        self._serial = next(_serial)
+
+    def __repr__(self):
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+    # ------------------------------------------------------------------
+    # Binary ops. Constants are wrapped as leaf Values so the graph shows them.
+    # Each op: output, then (parents), then (d out / d parent for each parent).
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(_as_number(other, "+"))
+        return Value(self.data + other.data, (self, other), (1.0, 1.0), "+")
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(_as_number(other, "*"))
+        return Value(self.data * other.data, (self, other), (other.data, self.data), "*")
+
+    def __sub__(self, other):
+        other = other if isinstance(other, Value) else Value(_as_number(other, "-"))
+        return Value(self.data - other.data, (self, other), (1.0, -1.0), "-")
+
+    def __truediv__(self, other):
+        other = other if isinstance(other, Value) else Value(_as_number(other, "/"))
+        a, b = self.data, other.data
+        if b == 0.0:
+            raise DivisionByZero(f"/: division by zero ({a:g} / 0)")
+        out = a / b
+        # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
+        return Value(out, (self, other), (1.0 / b, -out / b), "/")
+
+    def __pow__(self, k):
+        if isinstance(k, Value) or not isinstance(k, numbers.Real) or isinstance(k, bool):
+            raise BpkitTypeError(
+                f"**: the exponent must be an int or float, not {_describe(k)} "
+                "(Value ** Value is not supported: write (b * a.log()).exp() for a ** b)")
+        x = self.data
+        if x == 0.0 and k < 0:
+            raise DivisionByZero(f"**: 0 ** {k:g} divides by zero")
+        out = x ** k
+        if isinstance(out, complex):
+            raise BpkitValueError(f"**: ({x:g}) ** {k:g} is not a real number")
+        # d(x**k)/dx = k * x**(k-1); infinite for 0 < k < 1 at x = 0 (e.g. sqrt)
+        if k == 0:
+            local = 0.0
+        elif x == 0.0 and k < 1:
+            local = math.inf
+        else:
+            local = k * x ** (k - 1)
+        return Value(out, (self,), (float(local),), f"**{k:g}")
+
+    def __neg__(self):
+        return Value(-self.data, (self,), (-1.0,), "neg")
+
+    # Reflected forms: `2 * v`, `1 - v`, `2 / v`, `2 + v`.
+    def __radd__(self, other):
+        return Value(_as_number(other, "+")) + self
+
+    def __rmul__(self, other):
+        return Value(_as_number(other, "*")) * self
+
+    def __rsub__(self, other):
+        return Value(_as_number(other, "-")) - self
+
+    def __rtruediv__(self, other):
+        return Value(_as_number(other, "/")) / self
+
+    def __rpow__(self, other):
+        raise BpkitTypeError(
+            "**: a Value as the exponent is not supported: write "
+            "(v * math.log(c)).exp() for c ** v")
+
+    # ------------------------------------------------------------------
+    # Unary ops.
+
+    def exp(self):
+        x = self.data
+        try:
+            out = math.exp(x)
+        except OverflowError:
+            raise BpkitValueError(
+                f"exp: exp({x:g}) is too large for a float (the limit is about exp(709.78))"
+            ) from None
+        return Value(out, (self,), (out,), "exp")  # d e^x / dx = e^x
+
+    def log(self):
+        x = self.data
+        if x <= 0.0:
+            raise BpkitValueError(f"log: log({x:g}) is undefined: log needs a positive number")
+        return Value(math.log(x), (self,), (1.0 / x,), "log")
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return Value(t, (self,), (1.0 - t * t,), "tanh")
+
+    def sigmoid(self):
+        x = self.data
+        if x >= 0.0:  # two forms, so exp never overflows
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            s = e / (1.0 + e)
+        return Value(s, (self,), (s * (1.0 - s),), "sigmoid")
+
+    def relu(self):
+        x = self.data
+        if x > 0.0:
+            return Value(x, (self,), _ONE, "relu")
+        return Value(0.0, (self,), _ZERO, "relu")
+
+    # ------------------------------------------------------------------
+    # n-ary helpers: one node instead of a chain of n binary nodes. Same
+    # gradients, far fewer nodes, so forward and backward are much faster.
+    # Plain numbers in the inputs are constants: they enter `data` but are
+    # not parents (no leaf nodes are made for them).
+
+    @staticmethod
+    def sum(values):
+        """sum(values) as one node; d sum / d v_i = 1 for every Value v_i.
+
+        Python's built-in sum() works too, but builds 0 + v0 + v1 + ... as
+        a chain of len(values) nodes.
+        """
+        prev, total = [], 0.0
+        for v in values:
+            if isinstance(v, Value):
+                prev.append(v)
+                total += v.data
+            else:
+                total += _as_number(v, "Value.sum")
+        return Value(total, tuple(prev), (1.0,) * len(prev), "sum")
+
+    @staticmethod
+    def dot(a, b):
+        """sum_i a[i] * b[i] as one node: a neuron's weighted sum in one step.
+
+        a, b: sequences of the same length, of Values or numbers.
+        d dot / d a[i] = b[i] and d dot / d b[i] = a[i].
+        """
+        a = a if isinstance(a, (list, tuple)) else list(a)
+        b = b if isinstance(b, (list, tuple)) else list(b)
+        if len(a) != len(b):
+            raise ShapeError(f"Value.dot: lengths {len(a)} and {len(b)} differ")
+        try:  # fast path: all Values
+            ad = [v.data for v in a]
+            prev, local = list(a), None
+        except AttributeError:
+            ad = [_data(v, "Value.dot") for v in a]
+            prev, local = None, None
+        try:
+            bd = [v.data for v in b]
+            b_all_values = True
+        except AttributeError:
+            bd = [_data(v, "Value.dot") for v in b]
+            b_all_values = False
+        out = sum(map(mul, ad, bd), 0.0)
+        if prev is not None and b_all_values:  # the common case: no constants
+            return Value(out, tuple(prev) + tuple(b), tuple(bd) + tuple(ad), "dot")
+        prev, local = [], []
+        for v, d in zip(a, bd):
+            if isinstance(v, Value):
+                prev.append(v)
+                local.append(d)
+        for v, d in zip(b, ad):
+            if isinstance(v, Value):
+                prev.append(v)
+                local.append(d)
+        return Value(out, tuple(prev), tuple(local), "dot")
+
+    # ------------------------------------------------------------------
+
+    def backward(self, retain_graph=False):
+        """Fill ``.grad`` of every node this one depends on (d self / d node).
+
+        Leaves (nodes with no parents: the numbers you made with Value(...))
+        accumulate: their grads are added to, so clear them between steps
+        (``p.grad = 0.0``). Intermediate nodes get fresh grads each call.
+        A second backward through the same graph raises BackwardError, since
+        it would add the same gradients twice; pass ``retain_graph=True`` to
+        the first call if you mean to do that.
+        """
+        # backward makes no reference cycles, so pause the cycle collector: it
+        # would otherwise walk the whole graph several times while we work.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._backward(retain_graph)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _backward(self, retain_graph):
+        # 1. Every node that self depends on, found with an explicit stack
+        #    (no recursion, so no recursion limit). Only nodes with parents
+        #    need ordering; leaves just receive.
+        inner = []
+        seen = {self}
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            prev = node._prev
+            if prev:
+                if node._local is None:
+                    raise BackwardError(
+                        "backward: this graph was already used by a backward() call, and a "
+                        "second pass would double the gradients; pass retain_graph=True to "
+                        "the first backward() if you mean to go through it again")
+                inner.append(node)
+                for p in prev:
+                    if p not in seen:
+                        seen.add(p)
+                        stack.append(p)
+        # 2. Parents are created before their children, so newest-first is a
+        #    topological order: a node's grad is complete before it is passed on.
+        inner.sort(key=_by_serial, reverse=True)
+        for node in inner:
+            node.grad = 0.0
+        if inner:
+            self.grad = 1.0
+        else:  # backward from a leaf: d self / d self = 1, accumulated
+            self.grad += 1.0
+        # 3. The chain rule, one rule for every op.
+        for node in inner:
+            g = node.grad
+            for p, d in zip(node._prev, node._local):
+                p.grad += d * g
+        # 4. Like PyTorch, free what backward needed, so a second pass is caught.
+        if not retain_graph:
+            for node in inner:
+                node._local = None
+
+
+_ONE = (1.0,)
+_ZERO = (0.0,)
+
+
+def _describe(x):
+    """A learner-facing name for what was passed, e.g. 'an array of shape (3,)'."""
+    if isinstance(x, Value):
+        return "a Value"
+    if _is_bool(x):
+        return f"a bool ({bool(x)})"
+    shape = getattr(x, "shape", None)
+    if shape is not None and not isinstance(x, numbers.Number):
+        return f"{'an array' if type(x).__name__ == 'ndarray' else 'a ' + type(x).__name__} of shape {tuple(shape)}"
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of length {len(x)}"
+    if isinstance(x, str):
+        return f"text ({x!r})"
+    return f"a {type(x).__name__} ({x!r})"
+
+
+def _as_number(x, op):
+    """x as a float, or a one-line error naming `op` if x is not one real number."""
+    if isinstance(x, numbers.Real) and not _is_bool(x):
+        return float(x)
+    if type(x).__name__ == "ndarray" and x.shape == () and x.dtype.kind in "iuf":
+        return float(x)  # a 0-d array holds one number
+    what = _describe(x)
+    if isinstance(x, Value):
+        hint = ": use the Value itself, or Value(v.data) for a new leaf"
+    elif _is_bool(x):
+        hint = ": write 1.0 or 0.0 if you mean a number"
+    elif getattr(x, "shape", None) is not None or isinstance(x, (list, tuple)):
+        hint = ": use bpkit.Tensor for arrays"
+    elif isinstance(x, str):
+        hint = ": convert it with float(...) first"
+    else:
+        hint = ""
+    raise BpkitTypeError(f"{op}: Value holds one number; got {what}{hint}")
+
+
+def _is_bool(x):
+    return type(x).__name__ in ("bool", "bool_")  # Python's bool and numpy's
+
+
+def _data(v, op):
+    if isinstance(v, Value):
+        return v.data
+    return v if type(v) is float else _as_number(v, op)

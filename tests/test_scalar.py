@@ -1,0 +1,374 @@
+"""Tests for bpkit.scalar.Value: every op's derivative, the backward semantics,
+long graphs, memory (no reference cycles) and the errors a learner sees."""
+import gc
+import math
+import time
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
+from bpkit.scalar import DivisionByZero, Value
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+def finite(lo, hi):
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+# Inputs are kept away from kinks (relu at 0), poles (1/x at 0), the edge of
+# log's domain and overflow, where central differences are not a fair judge.
+ANY = finite(-3.0, 3.0)
+AWAY_FROM_0 = st.one_of(finite(-3.0, -0.2), finite(0.2, 3.0))
+POSITIVE = finite(0.2, 5.0)
+
+
+# The op table: name -> (the Value methods it exercises, f(*Values), strategy
+# for each argument). Every op on Value must appear here (see
+# test_every_op_is_in_the_table), so an op without a gradient test is impossible.
+UNARY = {
+    "neg": ({"__neg__"}, lambda a: -a, ANY),
+    "add_const": ({"__add__"}, lambda a: a + 1.5, ANY),
+    "radd": ({"__radd__"}, lambda a: 2 + a, ANY),
+    "sub_const": ({"__sub__"}, lambda a: a - 1.5, ANY),
+    "rsub": ({"__rsub__"}, lambda a: 1 - a, ANY),
+    "mul_const": ({"__mul__"}, lambda a: a * 1.5, ANY),
+    "rmul": ({"__rmul__"}, lambda a: 2 * a, ANY),
+    "div_const": ({"__truediv__"}, lambda a: a / 1.5, ANY),
+    "rdiv": ({"__rtruediv__"}, lambda a: 2 / a, AWAY_FROM_0),
+    "pow2": ({"__pow__"}, lambda a: a ** 2, ANY),
+    "pow3": ({"__pow__"}, lambda a: a ** 3, ANY),
+    "pow_neg1": ({"__pow__"}, lambda a: a ** -1, AWAY_FROM_0),
+    "pow_half": ({"__pow__"}, lambda a: a ** 0.5, POSITIVE),
+    "pow0": ({"__pow__"}, lambda a: a ** 0, ANY),
+    "exp": ({"exp"}, lambda a: a.exp(), ANY),
+    "log": ({"log"}, lambda a: a.log(), POSITIVE),
+    "tanh": ({"tanh"}, lambda a: a.tanh(), ANY),
+    "sigmoid": ({"sigmoid"}, lambda a: a.sigmoid(), finite(-8.0, 8.0)),
+    "relu": ({"relu"}, lambda a: a.relu(), AWAY_FROM_0),
+}
+BINARY = {
+    "add": ({"__add__"}, lambda a, b: a + b, ANY, ANY),
+    "sub": ({"__sub__"}, lambda a, b: a - b, ANY, ANY),
+    "mul": ({"__mul__"}, lambda a, b: a * b, ANY, ANY),
+    "div": ({"__truediv__"}, lambda a, b: a / b, ANY, AWAY_FROM_0),
+}
+NARY = {
+    "sum": ({"sum"}, lambda *v: Value.sum(v), 4),
+    "sum_with_constant": ({"sum"}, lambda *v: Value.sum([*v, 2.5]), 3),
+    "dot": ({"dot"}, lambda *v: Value.dot(v[:3], v[3:]), 6),
+    "dot_with_constants": ({"dot"}, lambda *v: Value.dot(v, [0.5, -1.0, 2.0]), 3),
+    "dot_same_value_twice": ({"dot"}, lambda a, b: Value.dot([a, b, a], [a, a, b]), 2),
+}
+
+
+def numeric_derivatives(f, xs, h=1e-6):
+    """Central differences of f(*Values).data with respect to each input."""
+    out = []
+    for i in range(len(xs)):
+        up = [Value(x + h if j == i else x) for j, x in enumerate(xs)]
+        down = [Value(x - h if j == i else x) for j, x in enumerate(xs)]
+        out.append((f(*up).data - f(*down).data) / (2 * h))
+    return out
+
+
+def check_derivatives(f, xs):
+    values = [Value(x) for x in xs]
+    f(*values).backward()
+    for v, num in zip(values, numeric_derivatives(f, xs)):
+        assert v.grad == pytest.approx(num, rel=1e-5, abs=1e-6)
+
+
+def test_every_op_is_in_the_table():
+    not_ops = {"__init__", "__repr__", "backward", "_backward", "__rpow__"}
+    ops = {name for name in vars(Value) if callable(getattr(Value, name)) and name not in not_ops
+           and not name.startswith("__slot")}
+    covered = set().union(*(entry[0] for table in (UNARY, BINARY, NARY) for entry in table.values()))
+    assert ops - covered == set(), f"ops without a gradient test: {sorted(ops - covered)}"
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@SETTINGS
+@given(data=st.data())
+def test_unary_derivative(name, data):
+    _, f, strategy = UNARY[name]
+    check_derivatives(f, [data.draw(strategy)])
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@SETTINGS
+@given(data=st.data())
+def test_binary_derivative(name, data):
+    _, f, sa, sb = BINARY[name]
+    check_derivatives(f, [data.draw(sa), data.draw(sb)])
+
+
+@pytest.mark.parametrize("name", sorted(NARY))
+@SETTINGS
+@given(data=st.data())
+def test_nary_derivative(name, data):
+    _, f, n = NARY[name]
+    check_derivatives(f, data.draw(st.lists(ANY, min_size=n, max_size=n)))
+
+
+@SETTINGS
+@given(xs=st.lists(ANY, min_size=3, max_size=3))
+def test_composite_expression_derivative(xs):
+    def f(a, b, c):
+        h = (a * b + c).tanh()
+        return (h * h + (a - c).sigmoid() / (1 + b ** 2)).relu() + (c.exp() + 1).log()
+    check_derivatives(f, xs)
+
+
+def test_forward_values_match_math():
+    x = Value(0.3)
+    assert (x.exp()).data == math.exp(0.3)
+    assert (x.log()).data == math.log(0.3)
+    assert (x.tanh()).data == math.tanh(0.3)
+    assert (x.sigmoid()).data == pytest.approx(1 / (1 + math.exp(-0.3)))
+    assert Value(-1000.0).sigmoid().data == 0.0 and Value(1000.0).sigmoid().data == 1.0
+    assert (Value(-2.0).relu()).data == 0.0
+    assert (2 / x).data == 2 / 0.3 and (1 - x).data == 1 - 0.3
+    assert Value.sum([x, 1, x]).data == pytest.approx(1.6)
+    assert Value.dot([1.0, 2.0], [x, x]).data == pytest.approx(0.9)
+
+
+def test_sum_and_dot_give_one_node():
+    a, b = Value(1.0), Value(2.0)
+    s = Value.sum([a, b, 3.0])
+    assert s._op == "sum" and s._prev == (a, b)
+    d = Value.dot([a, b], [4.0, 5.0])
+    assert d._op == "dot" and d._prev == (a, b) and d._local == (4.0, 5.0)
+
+
+# ---------------------------------------------------------------------------
+# backward semantics (CONTRIBUTING.md)
+
+def test_node_used_twice_accumulates():
+    x = Value(3.0)
+    y = x * x + x  # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad == 7.0
+    z = Value(2.0)
+    (z + z).backward()
+    assert z.grad == 2.0
+
+
+def test_leaves_accumulate_across_backward_calls():
+    w = Value(2.0)
+    (w * 3).backward()
+    (w * 4).backward()
+    assert w.grad == 7.0
+    w.grad = 0.0
+    (w * 5).backward()
+    assert w.grad == 5.0
+
+
+def test_second_backward_raises_and_changes_nothing():
+    x = Value(0.5)
+    h = x * 2
+    y = h.tanh()
+    y.backward()
+    grads = (x.grad, h.grad, y.grad)
+    with pytest.raises(BackwardError, match="double the gradients"):
+        y.backward()
+    assert isinstance(BackwardError("x"), RuntimeError)
+    assert (x.grad, h.grad, y.grad) == grads
+    # a new graph built on a freed one is caught too, as in PyTorch
+    with pytest.raises(BackwardError):
+        (h * 3).backward()
+
+
+def test_retain_graph_accumulates_into_leaves_and_refreshes_intermediates():
+    x = Value(0.5)
+    h = x * 2
+    y = h.tanh()
+    y.backward(retain_graph=True)
+    first_x, first_h = x.grad, h.grad
+    assert first_h == pytest.approx(1 - math.tanh(1.0) ** 2)
+    y.backward()
+    assert x.grad == pytest.approx(2 * first_x)  # leaf: accumulated
+    assert h.grad == first_h  # intermediate: fresh
+    assert y.grad == 1.0
+    with pytest.raises(BackwardError):
+        y.backward()
+
+
+def test_backward_from_a_leaf():
+    x = Value(4.0)
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0
+
+
+def test_constants_are_leaves_and_graph_is_drawable():
+    x = Value(2.0)
+    y = (x * 3).relu()
+    assert y._op == "relu" and x._op == "" and x._prev == ()
+    (mul,) = y._prev
+    assert mul._op == "*" and mul._prev[0] is x and mul._prev[1].data == 3.0
+    assert (x ** 2)._op == "**2"
+
+
+def test_repr():
+    x = Value(2.0)
+    (x * x).backward()
+    assert repr(x) == "Value(data=2, grad=4)"
+    assert repr(Value(0.1)) == "Value(data=0.1, grad=0)"
+
+
+def test_million_node_chain():
+    """No recursion limit, and the chain rule across 1,000,000 nodes is right."""
+    start = time.perf_counter()
+    x = Value(0.5)
+    y = x
+    for _ in range(999_999):
+        y = -y
+    y = y * y  # y = x**2 whatever the sign: dy/dx = 2x = 1
+    assert y._op == "*"
+    y.backward()
+    assert x.grad == 1.0 and y.data == 0.25
+    del y
+    assert time.perf_counter() - start < 10.0
+
+
+def test_nodes_are_not_reference_cycles():
+    """A graph is freed by reference counting alone (micrograd's closures
+    make every node a cycle that only the garbage collector can free)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        x = Value(0.7)
+        h = (x * 2).tanh()
+        y = Value.sum([h * h, Value.dot([h, x], [1.0, 2.0]), h.exp().log()])
+        refs = [weakref.ref(h), weakref.ref(y), weakref.ref(y._prev[0])]
+        y.backward(retain_graph=True)
+        del h, y
+        assert [r() for r in refs] == [None, None, None]
+        assert x.grad != 0.0  # the leaf is still ours
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------------------
+# errors a learner sees
+
+@pytest.mark.parametrize("bad, fragment", [
+    (np.zeros(3), "got an array of shape (3,): use bpkit.Tensor for arrays"),
+    (np.zeros((2, 2)), "got an array of shape (2, 2)"),
+    ([1.0, 2.0, 3.0], "got a list of length 3: use bpkit.Tensor for arrays"),
+    ((1.0,), "got a tuple of length 1"),
+    ("3.0", "got text ('3.0')"),
+    (True, "got a bool (True)"),
+    (np.bool_(False), "got a bool (False): write 1.0 or 0.0"),
+    (None, "got a NoneType (None)"),
+    (1 + 2j, "got a complex"),
+])
+def test_value_of_non_number_raises(bad, fragment):
+    with pytest.raises(BpkitTypeError) as info:
+        Value(bad)
+    assert "Value holds one number" in str(info.value)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, TypeError)
+
+
+def test_value_of_a_value_raises():
+    with pytest.raises(BpkitTypeError, match="got a Value"):
+        Value(Value(1.0))
+
+
+def test_numbers_of_every_kind_are_accepted():
+    for x in (3, 3.0, np.float32(3.0), np.int64(3), np.array(3.0)):
+        v = Value(x)
+        assert type(v.data) is float and v.data == 3.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Value(1.0) + [1, 2],
+    lambda: Value(1.0) * "2",
+    lambda: Value(1.0) - np.zeros(2),
+    lambda: Value(1.0) / None,
+    lambda: Value.sum([Value(1.0), "x"]),
+    lambda: Value.dot([Value(1.0)], ["x"]),
+])
+def test_binary_op_with_non_number_raises(make):
+    with pytest.raises(BpkitTypeError, match="Value holds one number"):
+        make()
+
+
+def test_pow_with_value_exponent_raises():
+    with pytest.raises(BpkitTypeError, match="exponent must be an int or float, not a Value"):
+        Value(2.0) ** Value(3.0)
+    with pytest.raises(BpkitTypeError, match="exponent"):
+        2 ** Value(3.0)
+    with pytest.raises(BpkitTypeError, match="exponent must be an int or float"):
+        Value(2.0) ** "2"
+
+
+def test_log_of_non_positive_raises_with_the_number():
+    with pytest.raises(BpkitValueError, match=r"log\(-2\)"):
+        Value(-2.0).log()
+    with pytest.raises(ValueError, match=r"log\(0\)"):
+        Value(0.0).log()
+
+
+def test_division_by_zero_raises():
+    with pytest.raises(DivisionByZero, match="division by zero"):
+        Value(1.0) / 0
+    with pytest.raises(ZeroDivisionError):
+        1 / Value(0.0)
+    with pytest.raises(ValueError, match="divides by zero"):
+        Value(0.0) ** -1
+
+
+def test_pow_of_negative_base_with_fraction_raises():
+    with pytest.raises(BpkitValueError, match="not a real number"):
+        Value(-8.0) ** 0.5
+
+
+def test_exp_overflow_raises():
+    with pytest.raises(BpkitValueError, match=r"exp\(1000\)"):
+        Value(1000.0).exp()
+
+
+def test_dot_length_mismatch_raises():
+    with pytest.raises(ShapeError, match="lengths 2 and 3 differ"):
+        Value.dot([1.0, 2.0], [Value(1.0)] * 3)
+
+
+# ---------------------------------------------------------------------------
+# Value and Tensor agree on the same computation
+
+def test_value_and_tensor_agree_on_a_small_mlp():
+    tensor_mod = pytest.importorskip("bpkit.tensor")
+    Tensor = tensor_mod.Tensor
+    rng = np.random.default_rng(0)
+    x, W1, b1, W2 = rng.normal(size=3), rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=4)
+
+    # scalar engine, one Value per number
+    xv = [Value(v) for v in x]
+    W1v = [[Value(v) for v in row] for row in W1]
+    b1v = [Value(v) for v in b1]
+    W2v = [Value(v) for v in W2]
+    h = [(Value.sum([wi * xi for wi, xi in zip(row, xv)]) + b).tanh() for row, b in zip(W1v, b1v)]
+    out = Value.dot(W2v, h).sigmoid()
+    loss = -(out.log())
+    loss.backward()
+
+    # array engine
+    xt, W1t, b1t, W2t = (Tensor(a, requires_grad=True) for a in (x, W1, b1, W2))
+    ht = (W1t @ xt + b1t).tanh()
+    out_t = (W2t * ht).sum().sigmoid()
+    loss_t = -(out_t.log())
+    loss_t.backward()
+
+    assert float(loss_t.data) == pytest.approx(loss.data, rel=1e-12)
+    np.testing.assert_allclose(xt.grad, [v.grad for v in xv], rtol=1e-10)
+    np.testing.assert_allclose(W1t.grad, [[v.grad for v in row] for row in W1v], rtol=1e-10)
+    np.testing.assert_allclose(b1t.grad, [v.grad for v in b1v], rtol=1e-10)
+    np.testing.assert_allclose(W2t.grad, [v.grad for v in W2v], rtol=1e-10)
