@@ -1,0 +1,146 @@
+"""Chapter 02 (Activation functions): references and test cases.
+
+Shapes follow chapter 01: a batch X: (N, D), weights W: (D, H), biases b: (H,),
+pre-activations Z = X @ W + b: (N, H).
+"""
+import numpy as np
+
+from bpkit.exercises.compare import compare, short_repr
+from bpkit.exercises.core import Exercise
+
+__all__ = ["EXERCISES", "collapse_linear", "sigmoid_prime", "leaky_relu_grad", "dead_fraction"]
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def collapse_linear(W1, b1, W2, b2):
+    """Two linear layers (X @ W1 + b1) @ W2 + b2 as one: returns (W, b) with X @ W + b the same.
+
+    W1: (D, H), b1: (H,), W2: (H, C), b2: (C,) -> W: (D, C), b: (C,).
+    """
+    return W1 @ W2, b1 @ W2 + b2
+
+
+def sigmoid_prime(z):
+    """The sigmoid's derivative s(z) (1 - s(z)), elementwise, with s the sigmoid."""
+    s = _sigmoid(z)
+    return s * (1.0 - s)
+
+
+def leaky_relu_grad(z, alpha=0.01):
+    """d/dz of leaky ReLU (z if z > 0 else alpha z): 1 where z > 0, alpha where z < 0.
+
+    At z = 0 any value in [alpha, 1] is a valid subgradient; like PyTorch, this picks alpha.
+    """
+    return np.where(z > 0, 1.0, alpha)
+
+
+def dead_fraction(Z):
+    """Fraction of the H units that never fire on the batch: their pre-activation is <= 0 for all N rows.
+
+    Z: (N, H) pre-activations. Returns a float in [0, 1].
+    """
+    return float(np.mean(np.all(Z <= 0, axis=0)))
+
+
+# ----------------------------------------------------------------------------- cases
+
+def _collapse_cases():
+    rng = np.random.default_rng(20)
+    return [
+        (rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 2)), rng.normal(size=2)),
+        (rng.normal(size=(2, 5)), rng.normal(size=5), rng.normal(size=(5, 3)), rng.normal(size=3)),
+    ]
+
+
+def _sigmoid_prime_cases():
+    return [(np.array([-3.0, -0.5, 0.0, 0.5, 2.0]),), (np.linspace(-6.0, 6.0, 12).reshape(3, 4),)]
+
+
+def _verify_leaky(fn):
+    """Away from 0 the derivative is fixed; at exactly 0 any subgradient in [alpha, 1] is accepted."""
+    rng = np.random.default_rng(22)
+    cases = [
+        (np.array([-2.0, -0.1, 0.3, 4.0]), 0.01),
+        (rng.normal(size=(3, 4)), 0.2),
+        (np.array([-1.0, 0.0, 1.0]), 0.1),
+    ]
+    for z, alpha in cases:
+        got = fn(z.copy(), alpha)
+        name = f"z = {short_repr(z, limit=80)}, alpha = {alpha:g}"
+        if np.shape(got) != z.shape:
+            return f"for {name}, expected an array of shape {z.shape} (one slope per entry) but got shape {np.shape(got)}"
+        got = np.asarray(got, dtype=float)
+        off = z != 0
+        message = compare(leaky_relu_grad(z, alpha)[off], got[off])
+        if message:
+            return f"for {name}, away from 0: {message}"
+        at_zero = got[~off]
+        if np.any((at_zero < alpha - 1e-12) | (at_zero > 1 + 1e-12)):
+            return (f"for {name}, at z = 0 you returned {short_repr(at_zero)}; a subgradient of leaky ReLU "
+                    f"at its kink lies between the two slopes, alpha = {alpha:g} and 1")
+    return None
+
+
+def _dead_cases():
+    rng = np.random.default_rng(23)
+    Z = rng.normal(size=(50, 8))
+    Z[:, [1, 4, 5]] = -np.abs(Z[:, [1, 4, 5]]) - 0.1  # three dead units
+    Z2 = rng.normal(size=(20, 5)) + 0.5
+    Z2[:, 2] = -np.abs(Z2[:, 2])                      # one dead unit
+    return [(Z,), (Z2,), (np.ones((4, 3)),)]
+
+
+EXERCISES = [
+    Exercise(
+        id="2.1",
+        title="two linear layers are one",
+        reference=collapse_linear,
+        cases=_collapse_cases,
+        hint="expand (X @ W1 + b1) @ W2 + b2: W = W1 @ W2 and the bias b1 also goes through W2: b = b1 @ W2 + b2",
+        mistakes=[
+            (lambda W1, b1, W2, b2: (W1 @ W2, b1 + b2), "raised"),
+            (lambda W1, b1, W2, b2: (W1 @ W2, b2), "expected"),
+            (lambda W1, b1, W2, b2: (W2 @ W1, b1 @ W2 + b2), "raised"),
+        ],
+    ),
+    Exercise(
+        id="2.2",
+        title="the sigmoid's derivative",
+        reference=sigmoid_prime,
+        cases=_sigmoid_prime_cases,
+        hint="first s = 1 / (1 + np.exp(-z)), then return s * (1 - s)",
+        mistakes=[
+            (lambda z: z * (1.0 - z), "expected"),
+            (lambda z: _sigmoid(z), "expected"),
+            (lambda z: -np.exp(-z) / (1.0 + np.exp(-z)) ** 2, "sign"),
+        ],
+    ),
+    Exercise(
+        id="2.3",
+        title="leaky ReLU's derivative",
+        reference=leaky_relu_grad,
+        verify=_verify_leaky,
+        hint="np.where(z > 0, 1.0, alpha): slope 1 on the right, alpha on the left",
+        mistakes=[
+            (lambda z, alpha=0.01: np.where(z > 0, 1.0, 0.0), "away from 0"),
+            (lambda z, alpha=0.01: np.where(z > 0, z, alpha * z), "away from 0"),
+            (lambda z, alpha=0.01: np.where(z > 0, 1.0, -alpha), "expected"),
+            (lambda z, alpha=0.01: np.where(z > 0, 1.0, alpha)[0], "shape"),
+        ],
+    ),
+    Exercise(
+        id="2.4",
+        title="the fraction of dead ReLUs",
+        reference=dead_fraction,
+        cases=_dead_cases,
+        hint="a unit is a column of Z; it is dead when np.all(Z <= 0, axis=0); then take the mean over units",
+        mistakes=[
+            (lambda Z: float(np.mean(Z <= 0)), "expected"),
+            (lambda Z: float(np.mean(np.all(Z <= 0, axis=1))), "expected"),
+            (lambda Z: int(np.sum(np.all(Z <= 0, axis=0))), "factor"),
+        ],
+    ),
+]
