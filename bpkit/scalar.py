@@ -17,6 +17,7 @@ learner can push it hard:
 Semantics are PyTorch's (see CONTRIBUTING.md): ``backward()`` accumulates into
 leaves, gives intermediate nodes fresh gradients, and refuses a second pass
 through the same graph unless the first one passed ``retain_graph=True``.
+Under ``with bpkit.no_grad():`` ops return leaves (no graph), as for Tensor.
 """
 import gc
 import math
@@ -24,6 +25,7 @@ import numbers
 from itertools import count
 from operator import attrgetter, mul
 
+from bpkit import tensor as _grad_mode  # no_grad() state, shared by both engines
 from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
 
 __all__ = ["Value"]
@@ -59,6 +61,8 @@ class Value:
     def __init__(self, data, _prev=(), _local=(), _op=""):
         if type(data) is not float:  # fast path: every op passes a float
             data = _as_number(data, "Value()")
+        if _prev and not _grad_mode._grad_enabled:
+            _prev, _local, _op = (), (), ""  # inside bpkit.no_grad(): a leaf, no graph
         self.data = data
         self.grad = 0.0
         self._prev = _prev
