@@ -173,8 +173,8 @@ def _autograd_grads(expr, symbols, point, bpkit_fn, engine):
         def leaf_type(v):
             return Tensor(float(v), requires_grad=True)
 
-        def unwrap(g):
-            return float(getattr(g, "item", lambda: g)()) if not hasattr(g, "shape") else float(g.reshape(()))
+        def unwrap(g):  # a 0-d array (or a 0-d Tensor) holding one number
+            return float(g.data) if isinstance(g, Tensor) else float(g)
     else:
         raise ValueError(f"three_way_check: engine must be 'value' or 'tensor', got {engine!r}")
     leaves = [leaf_type(point[s]) for s in symbols]

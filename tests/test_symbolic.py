@@ -40,6 +40,18 @@ def test_three_methods_agree(name):
     assert [r["symbol"] for r in report.rows] == [str(s) for s in syms]
 
 
+@pytest.mark.parametrize("name", ["sigmoid composition", "two-layer net, squared error", "relu as Max(0, .)"])
+def test_three_methods_agree_with_tensor_engine(name):
+    expr, syms, point = CASES[name]
+    report = three_way_check(expr, syms, point, engine="tensor")
+    assert report, str(report)
+
+
+def test_unknown_engine():
+    with pytest.raises(ValueError, match="engine"):
+        three_way_check(x * y, [x], {x: 1.0, y: 2.0}, engine="jax")
+
+
 def test_point_as_sequence_and_value():
     expr = x ** 2 * y
     report = three_way_check(expr, [x, y], [3.0, 2.0])
