@@ -92,9 +92,9 @@ def test_build_writes_the_learners_copy(checkout):
 
     ex11 = cell(nb, "ex11").source
     assert "return 2 * x" not in ex11
-    assert '    # Hint: multiply by 2.\n    raise NotImplementedError("Exercise 1.1: multiply by 2.")' in ex11
+    assert '    # Hint: multiply by 2.\n    raise NotImplementedError("Exercise 91.1: multiply by 2.")' in ex11
     ex12 = cell(nb, "ex12").source
-    assert '        raise NotImplementedError("Exercise 1.2: complete this function' in ex12
+    assert '        raise NotImplementedError("Exercise 91.2: complete this function' in ex12
     assert ex12.endswith("    return y")
     compile(ex11, "ex11", "exec"), compile(ex12, "ex12", "exec")
 
@@ -212,7 +212,7 @@ def test_build_selects_notebooks_and_rejects_unknown(checkout, capsys):
 
 def test_missing_exercise_id_is_a_one_line_error(checkout, capsys):
     solution = checkout / "solutions" / "01_demo.ipynb"
-    solution.write_bytes(solution.read_bytes().replace(b"Exercise 1.2: x squared.", b"x squared."))
+    solution.write_bytes(solution.read_bytes().replace(b"Exercise 91.2: x squared.", b"x squared."))
     assert run(checkout) == 1
     err = capsys.readouterr().err
     assert err.startswith("bpkit build: solutions/01_demo.ipynb: cell 4: solution block (line 5) has no 'Exercise N.M'")

@@ -1,0 +1,256 @@
+"""The scoreboard: run notebooks headless and report every exercise.
+
+``python -m bpkit check NOTEBOOK... [--json] [--timeout SECONDS]``
+
+What an instructor runs over a class's notebooks, e.g.
+``python -m bpkit check submissions/*/01_neurons.ipynb``. Each notebook runs
+in a fresh kernel of *this* Python (the interpreter running the command, so
+the kernel sees the same bpkit), with the notebook's folder as the working
+directory, on an in-memory copy: the file is never written. A failing cell
+does not stop the rest (as with Run All, ``check`` falls back to the
+reference so later cells still run). Afterwards one extra cell in the same
+kernel prints ``bpkit.exercises.results()`` as JSON.
+
+The exercises expected are the ids in the notebook's ``check("N.M", ...)``
+calls; one with no recorded result is reported as an "error" saying why its
+check cell did not run (the first error before it, or the timeout).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["expected_ids", "format_report", "main", "run_notebook"]
+
+CHECK_CALL = re.compile(r"check\(\s*[\"'](\d+\.\d+)[\"']")
+MARKER = "BPKIT-SCOREBOARD-RESULTS:"
+RESULTS_CELL = (
+    "import json as _bpkit_json\n"
+    "from bpkit.exercises import results as _bpkit_results\n"
+    f"print({MARKER!r} + _bpkit_json.dumps(_bpkit_results()))"
+)
+RESULTS_TIMEOUT = 30  # seconds for the extra cell, beyond the notebook's own time
+PASSED, NOT_YET, ERROR = "passed", "not yet", "error"
+
+
+def expected_ids(nb) -> list[str]:
+    """The exercise ids checked in ``nb``'s code cells, in order of first appearance."""
+    ids: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for found in CHECK_CALL.findall(cell.source):
+                if found not in ids:
+                    ids.append(found)
+    return ids
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _first_error(cells, upto: int | None = None) -> tuple[int, str] | None:
+    """(index, 'Name: message') of the first error output in ``cells[:upto + 1]`` (all if upto is None)."""
+    for index, cell in enumerate(cells):
+        if upto is not None and index > upto:
+            break
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, _one_line(f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".rstrip(": "))
+    return None
+
+
+def _why_unrecorded(cells, check_cell: int | None, problem: str | None) -> str:
+    """Why an expected exercise has no result: its check cell's own error, the
+    first error before it (the likely root cause), or the run's problem."""
+    first = _first_error(cells, check_cell) or _first_error(cells)
+    own = _first_error([cells[check_cell]]) if check_cell is not None else None
+    if own:
+        message = f"its check cell failed: {own[1]}"
+        if first and first[0] != check_cell:
+            message += f" (after an earlier error in cell {first[0]}: {first[1]})"
+        return message
+    if first:
+        return f"its check cell did not run: {first[1]} (cell {first[0]})"
+    return f"its check cell did not run: {problem}" if problem else "its check cell did not run"
+
+
+def _kernel_manager_class():
+    """An AsyncKernelManager whose kernel is always this interpreter's ipykernel.
+
+    A kernelspec named ``python3`` found first in the user's or the system's
+    Jupyter folders could point at another Python without bpkit; building the
+    command from ``sys.executable`` avoids that.
+    """
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisPythonKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (bpkit)",
+                    language="python",
+                )
+            return self._kernel_spec
+
+    return ThisPythonKernelManager
+
+
+def _quiet_log():
+    """nbclient's timeout warnings would clutter the report; the report says it."""
+    import logging
+
+    log = logging.getLogger("bpkit.scoreboard.nbclient")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+    return log
+
+
+def _run(nb, folder: Path, timeout: float) -> tuple[list[dict] | None, str | None, int | None]:
+    """Execute ``nb`` (in memory) then the results cell.
+
+    Returns (results or None, a problem for unrecorded ids or None, index of
+    the cell that timed out or None).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    deadline = time.monotonic() + timeout
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=_kernel_manager_class(),
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+        timeout_func=lambda cell: max(1, math.ceil(deadline - time.monotonic())),
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": "TimeoutError", "evalue": f"the notebook ran over {timeout:g}s", "traceback": []},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter on the terminal
+        record_timing=False,
+        shutdown_kernel="immediate",  # nothing to save: the notebook lives in memory
+        log=_quiet_log(),
+        startup_timeout=60,
+    )
+    problem, timed_out_at = None, None
+    client.reset_execution_trackers()
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if time.monotonic() >= deadline:
+                    problem, timed_out_at = f"timed out after {timeout:g}s", index
+                    break
+                # on a timeout nbclient interrupts the kernel and waits for the
+                # cell's last messages, so the next cell starts clean
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                if time.monotonic() >= deadline:
+                    problem, timed_out_at = f"timed out after {timeout:g}s", index
+                    break
+            extra = nbformat.v4.new_code_cell(RESULTS_CELL)
+            nb.cells.append(extra)  # the in-memory copy only
+            client.timeout_func = None
+            client.timeout = RESULTS_TIMEOUT
+            try:
+                client.execute_cell(extra, len(nb.cells) - 1, store_history=False)
+            except CellTimeoutError:
+                return None, problem or "the kernel did not answer after the notebook ran", timed_out_at
+    except DeadKernelError as exc:
+        return None, _one_line(f"the kernel died ({exc})"), timed_out_at
+    except RuntimeError as exc:  # e.g. the kernel did not start
+        return None, _one_line(f"the kernel failed: {exc}"), timed_out_at
+
+    for output in extra.outputs:
+        if output.get("output_type") == "stream" and MARKER in output.get("text", ""):
+            payload = output["text"].split(MARKER, 1)[1].splitlines()[0]
+            return json.loads(payload), problem, timed_out_at
+        if output.get("output_type") == "error":
+            return None, _one_line(f"could not read the results: {output['ename']}: {output['evalue']}"), timed_out_at
+    return None, "could not read the results (the results cell printed nothing)", timed_out_at
+
+
+def run_notebook(path: str | Path, timeout: float = 120.0) -> dict:
+    """Run one notebook; ``{"notebook": path, "exercises": [{"id", "status", "message"}, ...]}``.
+
+    The file is only read. Exercises come in the order their check calls
+    appear; results recorded for ids not found by the regex follow.
+    """
+    import nbformat
+
+    path = Path(path)
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # not JSON, not a notebook, unreadable
+        return {"notebook": str(path), "exercises": [], "error": _one_line(f"cannot read the notebook: {exc}")}
+    expected = expected_ids(nb)
+    results, problem, timed_out_at = _run(nb, path.resolve().parent, timeout)
+
+    recorded = {r["id"]: r for r in results or []}
+    exercises = []
+    for exercise_id in expected:
+        if exercise_id in recorded:
+            r = recorded.pop(exercise_id)
+            exercises.append({"id": exercise_id, "status": r["status"], "message": _one_line(r.get("message", ""))})
+            continue
+        check_cell = next(
+            (i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and exercise_id in CHECK_CALL.findall(c.source)),
+            None,
+        )
+        if problem and timed_out_at is not None and check_cell is not None and check_cell >= timed_out_at:
+            why = problem
+        else:
+            why = _why_unrecorded(nb.cells, check_cell, problem)
+        exercises.append({"id": exercise_id, "status": ERROR, "message": why})
+    for r in recorded.values():
+        exercises.append({"id": r["id"], "status": r["status"], "message": _one_line(r.get("message", ""))})
+    return {"notebook": str(path), "exercises": exercises}
+
+
+def format_report(report: dict, width: int = 100) -> str:
+    """One notebook's table: id, status, message (one line), then 'k/n passed'."""
+    rows = report["exercises"]
+    lines = [report["notebook"]]
+    if report.get("error"):
+        lines.append(f"  error: {report['error']}")
+    elif not rows:
+        lines.append("  (no exercises: no check(\"N.M\", ...) calls found)")
+    else:
+        id_w = max(2, *(len(r["id"]) for r in rows))
+        status_w = max(6, *(len(r["status"]) for r in rows))
+        lines.append(f"  {'id':<{id_w}}  {'status':<{status_w}}  message")
+        for r in rows:
+            message = r["message"] if r["status"] != PASSED else ""
+            room = max(20, width - id_w - status_w - 6)
+            lines.append(f"  {r['id']:<{id_w}}  {r['status']:<{status_w}}  {_one_line(message, room)}".rstrip())
+    passed = sum(r["status"] == PASSED for r in rows)
+    lines.append(f"  {passed}/{len(rows)} passed")
+    return "\n".join(lines)
+
+
+def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int:
+    """Run every notebook, print tables (or JSON); 0 only if every exercise passed."""
+    from bpkit.build import BuildError
+
+    for p in paths:
+        if not Path(p).is_file():
+            raise BuildError(f"{p}: no such notebook")
+    reports = []
+    for p in paths:
+        report = run_notebook(p, timeout=timeout)
+        reports.append(report)
+        if not as_json:
+            print(format_report(report) + ("\n" if len(paths) > 1 else ""), flush=True)
+    if as_json:
+        print(json.dumps(reports, indent=1))
+    everything = [r for report in reports for r in report["exercises"]]
+    unread = any(report.get("error") for report in reports)
+    return 0 if not unread and all(r["status"] == PASSED for r in everything) else 1

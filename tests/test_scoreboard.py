@@ -1,0 +1,132 @@
+"""bpkit.scoreboard: notebooks run headless in a real kernel with the real ``bpkit.exercises``.
+
+The fixture notebook checks a tiny chapter 91 (``tests/fixtures/demo_exercises.py``).
+Four kernels start in this module (about 2 s each) plus a 4 s timeout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bpkit import build, scoreboard
+from bpkit.__main__ import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory) -> dict[str, Path]:
+    """The solved fixture, its built chapter, a broken copy and a slow copy, side by side."""
+    folder = tmp_path_factory.mktemp("class")
+    shutil.copy(FIXTURES / "demo_exercises.py", folder)
+    solution = folder / "solved.ipynb"
+    shutil.copy(FIXTURES / "01_demo.ipynb", solution)
+    chapter = folder / "chapter.ipynb"
+    chapter.write_bytes(build.render_bytes(solution))
+
+    nb = nbformat.read(str(solution), as_version=4)
+    ex12 = next(c for c in nb.cells if c.id == "ex12")
+    ex12.source = "raise ValueError('oops')\n" + ex12.source  # square is never defined
+    unknown = nbformat.v4.new_code_cell('check("91.9", double)')  # no such exercise
+    nb.cells.insert(nb.cells.index(ex12) + 2, unknown)
+    broken = folder / "broken.ipynb"
+    nbformat.write(nb, str(broken))
+
+    nb = nbformat.read(str(solution), as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if c.id == "check12")
+    nb.cells.insert(index, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    slow = folder / "slow.ipynb"
+    nbformat.write(nb, str(slow))
+    return {"solution": solution, "chapter": chapter, "broken": broken, "slow": slow}
+
+
+def test_expected_ids_from_check_calls():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('f = check("2.1", f)\ng = check( \'2.10\', g)\ncheck("2.1", f)'),
+        nbformat.v4.new_markdown_cell('check("9.9", f)'),
+        nbformat.v4.new_code_cell("# check(x) is not an exercise\ncheck(\"3.2\",h)"),
+    ])
+    assert scoreboard.expected_ids(nb) == ["2.1", "2.10", "3.2"]
+
+
+def test_format_report_table_and_total():
+    text = scoreboard.format_report({"notebook": "a.ipynb", "exercises": [
+        {"id": "1.1", "status": "passed", "message": "passed"},
+        {"id": "1.2", "status": "not yet", "message": "for x = 1,\nexpected 2, got 3"},
+        {"id": "1.10", "status": "error", "message": "x" * 500},
+    ]})
+    lines = text.splitlines()
+    assert lines[0] == "a.ipynb"
+    assert lines[1].split() == ["id", "status", "message"]
+    assert lines[3] == "  1.2   not yet  for x = 1, expected 2, got 3"
+    assert lines[4].startswith("  1.10  error    xxx") and lines[4].endswith("...") and len(lines[4]) <= 100
+    assert lines[-1] == "  1/3 passed"
+
+
+def test_solution_passes_human_output(notebooks, capsys):
+    before = notebooks["solution"].read_bytes(), notebooks["solution"].stat().st_mtime_ns
+    assert main(["check", str(notebooks["solution"])]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        str(notebooks["solution"]),
+        "  id    status  message",
+        "  91.1  passed",
+        "  91.2  passed",
+        "  2/2 passed",
+    ]
+    assert (notebooks["solution"].read_bytes(), notebooks["solution"].stat().st_mtime_ns) == before
+
+
+def test_chapter_broken_and_slow_as_json(notebooks, capsys):
+    names = ["chapter", "broken", "slow"]
+    before = {n: (notebooks[n].read_bytes(), notebooks[n].stat().st_mtime_ns) for n in names}
+    old = os.getcwd()
+    os.chdir(notebooks["chapter"].parent)  # relative paths are reported as given
+    try:
+        code = main(["check", "--json", "--timeout", "4", *(notebooks[n].name for n in names)])
+    finally:
+        os.chdir(old)
+    assert code == 1
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["notebook"] for r in reports] == ["chapter.ipynb", "broken.ipynb", "slow.ipynb"]
+    chapter, broken, slow = ({e["id"]: e for e in r["exercises"]} for r in reports)
+
+    assert [e["status"] for e in chapter.values()] == ["not yet", "not yet"]
+    assert "still open" in chapter["91.1"]["message"] and "multiply by 2" in chapter["91.1"]["message"]
+
+    assert list(broken) == ["91.1", "91.2", "91.9"]
+    assert broken["91.1"]["status"] == "passed"
+    assert broken["91.2"] == {
+        "id": "91.2", "status": "error",
+        "message": "its check cell failed: NameError: name 'square' is not defined "
+                   "(after an earlier error in cell 4: ValueError: oops)",
+    }
+    assert broken["91.9"]["status"] == "error"
+    assert broken["91.9"]["message"].startswith("its check cell failed: UnknownExerciseError:")
+
+    assert slow["91.1"]["status"] == "passed"
+    assert slow["91.2"] == {"id": "91.2", "status": "error", "message": "timed out after 4s"}
+
+    for n in names:  # never written
+        assert (notebooks[n].read_bytes(), notebooks[n].stat().st_mtime_ns) == before[n]
+
+
+def test_unreadable_and_missing_notebooks(tmp_path, capsys):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{ not json")
+    assert main(["check", str(bad)]) == 1
+    assert "error: cannot read the notebook" in capsys.readouterr().out
+    assert main(["check", str(tmp_path / "missing.ipynb")]) == 1
+    assert capsys.readouterr().err.strip() == f"bpkit check: {tmp_path / 'missing.ipynb'}: no such notebook"
+
+
+def test_kernel_is_this_python():
+    import sys
+
+    km = scoreboard._kernel_manager_class()(kernel_name="python3")
+    assert km.kernel_spec.argv[0] == sys.executable
