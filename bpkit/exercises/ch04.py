@@ -99,7 +99,7 @@ def topological_order(root):
             order.append(node)
         else:
             stack.append((node, True))
-            for parent in node._prev:
+            for parent in reversed(node._prev):     # reversed: the first input comes out first
                 if id(parent) not in done:
                     stack.append((parent, False))
     return order
