@@ -7,14 +7,11 @@ import weakref
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
 from bpkit.scalar import DivisionByZero, Value
-
-SETTINGS = settings(max_examples=40, deadline=None)
-
 
 def finite(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
@@ -92,7 +89,6 @@ def test_every_op_is_in_the_table():
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-@SETTINGS
 @given(data=st.data())
 def test_unary_derivative(name, data):
     _, f, strategy = UNARY[name]
@@ -100,7 +96,6 @@ def test_unary_derivative(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
-@SETTINGS
 @given(data=st.data())
 def test_binary_derivative(name, data):
     _, f, sa, sb = BINARY[name]
@@ -108,14 +103,12 @@ def test_binary_derivative(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(NARY))
-@SETTINGS
 @given(data=st.data())
 def test_nary_derivative(name, data):
     _, f, n = NARY[name]
     check_derivatives(f, data.draw(st.lists(ANY, min_size=n, max_size=n)))
 
 
-@SETTINGS
 @given(xs=st.lists(ANY, min_size=3, max_size=3))
 def test_composite_expression_derivative(xs):
     def f(a, b, c):
