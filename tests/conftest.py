@@ -1,0 +1,31 @@
+"""Shared test setup: a deterministic hypothesis profile for every test module.
+
+``bpkit`` (the default) runs 30 examples per property with derandomize=True,
+so CI sees the same cases every run, and no deadline, since timings on shared
+CI machines jitter. ``HYPOTHESIS_PROFILE=thorough`` runs 300 random examples
+for a local bug hunt.
+"""
+import os
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+# tests/strategies.py is importable as `strategies` from every test module
+sys.path.insert(0, str(Path(__file__).parent))
+
+settings.register_profile(
+    "bpkit",
+    deadline=None,
+    max_examples=30,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    deadline=None,
+    max_examples=300,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bpkit"))

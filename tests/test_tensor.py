@@ -1,0 +1,556 @@
+"""Tests for bpkit.tensor: every primitive's gradient, the engine's semantics, errors, speed traps.
+
+The core is one property-based test over PRIMITIVE_CASES, a table with an
+entry per primitive in ``bpkit.tensor.PRIMITIVES``: hypothesis draws inputs
+(shapes incl. broadcasting and 0-d, values away from kinks) and the test
+compares backward() with central differences of sum(out * w). A primitive
+missing from the table fails ``test_every_primitive_has_a_case``.
+DERIVED_CASES does the same for the compositions (sub, div, mean, .T, ...).
+"""
+import gc
+import math
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from bpkit.errors import AxisError, BackwardError, BpkitIndexError, BpkitTypeError, ShapeError
+from bpkit.tensor import PRIMITIVES, Tensor, is_grad_enabled, no_grad, unbroadcast
+from strategies import (
+    arrays,
+    arrays_away_from_zero,
+    arrays_without_ties,
+    axes,
+    broadcastable_shapes,
+    central_difference,
+    matmul_shapes,
+    shapes,
+    weights_like,
+)
+
+# --------------------------------------------------------------- the tables
+# Each case strategy draws (inputs, fn): float64 arrays and a function of as
+# many Tensors returning a Tensor.
+
+
+def _with_scalars(draw, a, b, op):
+    """Binary op cases: tensor-tensor, tensor-number, number-tensor."""
+    form = draw(st.sampled_from(["tt", "tn", "nt"]))
+    c = draw(st.sampled_from([1.5, -2, np.float64(0.75), np.float32(3.0)]))
+    if form == "tt":
+        return [a, b], op
+    if form == "tn":
+        return [a], lambda x: op(x, c)
+    return [a], lambda x: op(c, x)
+
+
+@st.composite
+def add_case(draw):
+    sa, sb = draw(broadcastable_shapes())
+    return _with_scalars(draw, draw(arrays(sa)), draw(arrays(sb)), lambda x, y: x + y)
+
+
+@st.composite
+def mul_case(draw):
+    sa, sb = draw(broadcastable_shapes())
+    return _with_scalars(draw, draw(arrays(sa)), draw(arrays(sb)), lambda x, y: x * y)
+
+
+@st.composite
+def matmul_case(draw):
+    sa, sb = draw(matmul_shapes())
+    return [draw(arrays(sa)), draw(arrays(sb))], lambda x, y: x @ y
+
+
+@st.composite
+def pow_case(draw):
+    p = draw(st.sampled_from([2, 3, -1, 0.5, -1.5, 1, 0, np.float64(2.5)]))
+    if isinstance(p, int) and p > 0:  # integer powers: any sign of base
+        x = draw(arrays(draw(shapes()), -2.0, 2.0))
+    else:
+        x = draw(arrays(draw(shapes()), 0.3, 2.5))
+    return [x], lambda t: t ** p
+
+
+def unary_case(method, low=-3.0, high=3.0):
+    return st.builds(lambda x: ([x], lambda t: getattr(t, method)()),
+                     shapes().flatmap(lambda s: arrays(s, low, high)))
+
+
+@st.composite
+def relu_case(draw):
+    return [draw(arrays_away_from_zero(draw(shapes()), 0.05))], lambda t: t.relu()
+
+
+@st.composite
+def sum_case(draw):
+    shape = draw(shapes())
+    axis, keepdims = draw(axes(len(shape))), draw(st.booleans())
+    return [draw(arrays(shape))], lambda t: t.sum(axis=axis, keepdims=keepdims)
+
+
+@st.composite
+def max_case(draw):
+    shape = draw(shapes())
+    axis, keepdims = draw(axes(len(shape))), draw(st.booleans())
+    return [draw(arrays_without_ties(shape))], lambda t: t.max(axis=axis, keepdims=keepdims)
+
+
+@st.composite
+def reshape_case(draw):
+    shape = draw(shapes())
+    size = int(np.prod(shape, dtype=int))
+    targets = [(size,), (-1,), shape[::-1], (1,) + shape, shape + (1,)]
+    if size == 1:
+        targets.append(())
+    target = draw(st.sampled_from(targets))
+    star = draw(st.booleans())
+    fn = (lambda t: t.reshape(*target)) if star and target else (lambda t: t.reshape(target))
+    return [draw(arrays(shape))], fn
+
+
+@st.composite
+def transpose_case(draw):
+    shape = draw(shapes(min_dims=1))
+    perm = tuple(draw(st.permutations(range(len(shape)))))
+    negative = draw(st.booleans())
+    if negative:
+        perm = tuple(a - len(shape) for a in perm)
+    return [draw(arrays(shape))], lambda t: t.transpose(*perm)
+
+
+@st.composite
+def getitem_case(draw):
+    shape = draw(shapes(min_dims=1))
+    n = shape[0]
+    kind = draw(st.sampled_from(["basic", "int", "list", "array", "pair", "mask"]))
+    if kind == "basic":  # ints, slices, None, Ellipsis
+        index = draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    elif kind == "int":
+        index = draw(st.integers(-n, n - 1))
+    elif kind in ("list", "array"):  # repeats on purpose: the gradient must add up
+        index = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6))
+        index = index + index[:1]
+        if kind == "array":
+            index = np.array(index)
+    elif kind == "pair" and len(shape) >= 2:
+        k = draw(st.integers(1, 5))
+        rows = np.array(draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k)))
+        cols = np.array(draw(st.lists(st.integers(0, shape[1] - 1), min_size=k, max_size=k)))
+        index = (np.concatenate([rows, rows[:1]]), np.concatenate([cols, cols[:1]]))
+    else:
+        index = draw(hnp.arrays(np.bool_, shape[:1]))
+    return [draw(arrays(shape))], lambda t: t[index]
+
+
+PRIMITIVE_CASES = {
+    "add": add_case(),
+    "mul": mul_case(),
+    "matmul": matmul_case(),
+    "pow": pow_case(),
+    "exp": unary_case("exp"),
+    "log": unary_case("log", 0.2, 4.0),
+    "tanh": unary_case("tanh"),
+    "sigmoid": unary_case("sigmoid", -6.0, 6.0),
+    "relu": relu_case(),
+    "sum": sum_case(),
+    "max": max_case(),
+    "reshape": reshape_case(),
+    "transpose": transpose_case(),
+    "getitem": getitem_case(),
+}
+
+
+@st.composite
+def sub_case(draw):
+    sa, sb = draw(broadcastable_shapes())
+    return _with_scalars(draw, draw(arrays(sa)), draw(arrays(sb)), lambda x, y: x - y)
+
+
+@st.composite
+def div_case(draw):
+    sa, sb = draw(broadcastable_shapes())
+    a, b = draw(arrays(sa)), draw(arrays_away_from_zero(sb, 0.5))
+    form = draw(st.sampled_from(["tt", "tn", "nt"]))
+    if form == "tt":
+        return [a, b], lambda x, y: x / y
+    if form == "tn":
+        return [a], lambda x: x / -1.7
+    return [b], lambda y: 2.5 / y
+
+
+@st.composite
+def mean_case(draw):
+    shape = draw(shapes())
+    axis, keepdims = draw(axes(len(shape))), draw(st.booleans())
+    return [draw(arrays(shape))], lambda t: t.mean(axis=axis, keepdims=keepdims)
+
+
+def _log_softmax_nll(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - shifted.exp().sum(axis=1, keepdims=True).log()
+    return -logp[np.arange(len(labels)), labels].mean()
+
+
+@st.composite
+def mlp_case(draw):
+    """A whole small network: linear, relu, linear, log-softmax cross-entropy."""
+    n, d, h, c = (draw(st.integers(1, 4)) for _ in range(4))
+    x = draw(arrays((n, d)))
+    labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    inputs = [draw(arrays((d, h))), draw(arrays_away_from_zero((h,), 0.2)),
+              draw(arrays((h, c))), draw(arrays((c,)))]
+    assume(np.min(np.abs(x @ inputs[0] + inputs[1])) > 1e-3)  # away from relu's kink
+
+    def fn(w1, b1, w2, b2):
+        return _log_softmax_nll((Tensor(x.astype(w1.dtype)) @ w1 + b1).relu() @ w2 + b2, labels)
+
+    return inputs, fn
+
+
+DERIVED_CASES = {
+    "sub": sub_case(),
+    "neg": unary_case("__neg__"),
+    "rsub": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: 1 - t)),
+    "div": div_case(),
+    "mean": mean_case(),
+    "T": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: t.T)),
+    "square": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: t ** 2)),
+    "sqrt": shapes().flatmap(lambda s: arrays(s, 0.3, 3.0)).map(lambda x: ([x], lambda t: t ** 0.5)),
+    "rpow": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: 2 ** t)),
+    "reuse": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: t * t + t.tanh() * t)),
+    "mlp": mlp_case(),
+}
+
+ALL_CASES = {**PRIMITIVE_CASES, **DERIVED_CASES}
+
+
+def test_every_primitive_has_a_case():
+    assert set(PRIMITIVES) == set(PRIMITIVE_CASES)
+
+
+def _scalar_of(fn, w):
+    """The test's scalar function of plain arrays: sum(fn(*inputs) * w)."""
+    return lambda *xs: float(np.sum(fn(*(Tensor(x) for x in xs)).data * w))
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@given(data=st.data())
+def test_gradient_matches_central_differences(name, data):
+    inputs, fn = data.draw(ALL_CASES[name], label="case")
+    needs = data.draw(st.lists(st.booleans(), min_size=len(inputs), max_size=len(inputs))
+                      .filter(any), label="requires_grad")
+    tensors = [Tensor(x, requires_grad=r) for x, r in zip(inputs, needs)]
+    out = fn(*tensors)
+    w = data.draw(weights_like(out.shape), label="w")
+    out.backward(w)
+    for i, (t, needed) in enumerate(zip(tensors, needs)):
+        if not needed:
+            assert t.grad is None
+            continue
+        numeric = central_difference(_scalar_of(fn, w), inputs, i)
+        assert t.grad.shape == t.shape and t.grad.dtype == np.float64
+        np.testing.assert_allclose(t.grad, numeric, rtol=1e-5, atol=1e-6, err_msg=f"{name} input {i}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@settings(max_examples=3)
+@given(data=st.data())
+def test_dtype_is_kept_forward_and_backward(name, dtype, data):
+    inputs, fn = data.draw(ALL_CASES[name], label="case")
+    tensors = [Tensor(x.astype(dtype), requires_grad=True) for x in inputs]
+    out = fn(*tensors)
+    assert out.dtype == dtype
+    out.backward(np.ones(out.shape, dtype))
+    for t in tensors:
+        assert t.grad.dtype == dtype
+
+
+# ------------------------------------------------------------ engine semantics
+
+
+def test_long_chain_backpropagates_without_recursion_and_is_freed():
+    x = Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    y.backward(retain_graph=True)  # keeps the whole chain linked...
+    assert x.grad == pytest.approx(1.00001 ** 100_000, rel=1e-9)
+    ref = weakref.ref(y)
+    del y  # ...so this frees 100,000 nested nodes: it must not overflow the C stack
+    assert ref() is None
+
+
+def test_node_used_twice_accumulates():
+    x = Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * x.data)
+    x.grad = None
+    (x + x).sum().backward()
+    np.testing.assert_allclose(x.grad, [2.0, 2.0, 2.0])
+
+
+def test_two_graphs_accumulate_into_leaves():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 + 2 * x.data)
+
+
+def test_leaf_grads_never_share_memory():
+    # y = x + b hands the same gradient array to x and b; later in-place
+    # accumulation into x.grad must not leak into b.grad or the caller's array.
+    x = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    seed = np.ones(3)
+    for _ in range(2):
+        (x + b).backward(seed)
+    (x * 5).sum().backward()
+    np.testing.assert_allclose(x.grad, [7.0, 7.0, 7.0])
+    np.testing.assert_allclose(b.grad, [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(seed, [1.0, 1.0, 1.0])
+
+
+def test_second_backward_through_freed_graph_raises():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (x.exp() * 2).sum()
+    loss.backward()
+    with pytest.raises(BackwardError, match="retain_graph=True") as info:
+        loss.backward()
+    assert isinstance(info.value, RuntimeError)
+    assert "second time" in str(info.value)
+    np.testing.assert_allclose(x.grad, 2 * np.exp(x.data))  # untouched by the failed call
+
+
+def test_retain_graph_allows_a_second_accumulating_backward():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 4 * x.data)
+
+
+def test_retain_grad_keeps_intermediate_gradients_only_when_asked():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    k = h * 1
+    h.retain_grad()
+    (h * k).sum().backward()
+    np.testing.assert_allclose(h.grad, 2 * h.data)
+    assert k.grad is None and not k.is_leaf and x.is_leaf
+
+
+def test_no_grad_builds_no_graph_nests_and_restores():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        y = x * 2
+        with no_grad():
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    assert not y.requires_grad and y.is_leaf and y._parents == ()
+    with pytest.raises(ZeroDivisionError):
+        with no_grad():
+            1 / 0
+    assert is_grad_enabled()
+
+    @no_grad()
+    def evaluate(t):
+        return t * 2
+
+    assert not evaluate(x).requires_grad and is_grad_enabled()
+
+
+def test_matmul_skips_the_gradient_of_an_input_that_needs_none():
+    a, b, g = np.ones((4, 3)), np.ones((3, 2)), np.ones((4, 2))
+    _, vjp = PRIMITIVES["matmul"](a, b, need=(False, True))
+    da, db = vjp(g)
+    assert da is None and db.shape == (3, 2)
+    x, w = Tensor(a), Tensor(b, requires_grad=True)
+    (x @ w).sum().backward()
+    assert x.grad is None and w.grad.shape == (3, 2)
+
+
+def test_max_splits_gradient_among_ties():
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_unbroadcast_sums_over_broadcast_axes():
+    g = np.ones((2, 3, 4))
+    assert unbroadcast(g, (3, 1)).tolist() == np.full((3, 1), 8.0).tolist()
+    assert unbroadcast(g, ()) == 24.0
+    assert unbroadcast(g, (2, 3, 4)) is g
+
+
+def test_graphs_are_freed_by_refcounting_alone():
+    gc.collect()
+    gc.disable()
+    try:
+        x = Tensor(np.ones((3, 2)), requires_grad=True)
+        w = Tensor(np.ones((2, 2)), requires_grad=True)
+        h = (x @ w).tanh()
+        refs = [weakref.ref(h)]
+        loss = (h[[0, 0]].sigmoid() * h.max(axis=0) - h.mean()).sum()
+        refs.append(weakref.ref(loss))
+        del h
+        del loss
+        assert all(r() is None for r in refs)
+        h = (x * 2).relu()  # the same after backward
+        refs = [weakref.ref(h)]
+        loss = h.sum()
+        loss.backward()
+        del h, loss
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+# ------------------------------------------------------------------- dtypes
+
+
+def test_python_and_numpy_scalars_do_not_upcast_float32():
+    t = Tensor(np.ones(3, np.float32), requires_grad=True)
+    results = [t * 2.5, 2.5 * t, t + 1, 1 - t, t - 0.5, 2 / t, t / 3.0, t ** 2, t ** 0.5, -t,
+               np.float64(2.0) * t, t * np.float64(2.0), t.mean(), 2 ** t, t.sigmoid()]
+    for r in results:
+        assert r.dtype == np.float32
+    sum(r.sum() for r in results).backward()
+    assert t.grad.dtype == np.float32
+
+
+def test_mixed_dtypes_give_each_leaf_a_gradient_of_its_own_dtype():
+    a = Tensor(np.ones(2, np.float32), requires_grad=True)
+    b = Tensor(np.ones(2, np.float64), requires_grad=True)
+    (a * b).sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_construction_dtypes():
+    assert Tensor([1.0, 2.0]).dtype == np.float64
+    assert Tensor([1, 2]).dtype == np.int64
+    assert Tensor(np.array([1, 2], np.int32)).dtype == np.int32
+    assert Tensor([True, False]).dtype == np.bool_
+    assert (Tensor([1, 2]) + 1).dtype == np.int64
+    assert Tensor([1, 2], dtype=np.float32).dtype == np.float32
+    assert (Tensor([1, 2]) / 2).dtype == np.float64
+
+
+def test_tensor_copies_its_data():
+    a = np.zeros(3)
+    t = Tensor(a)
+    a[0] = 5
+    assert t.data[0] == 0
+
+
+# -------------------------------------------------------------------- API
+
+
+def test_attributes_and_conversions():
+    t = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert t.shape == (2, 2) and t.ndim == 2 and t.size == 4 and len(t) == 2
+    assert repr(t).startswith("tensor([[1., 2.],") and "requires_grad=True" in repr(t)
+    assert "grad_fn=<mul>" in repr(t * 2)
+    assert "dtype=float32" in repr(Tensor(np.ones(1, np.float32)))
+    assert Tensor(3.5).item() == 3.5 and float(Tensor([2.0])) == 2.0
+    assert f"{Tensor(0.12345):.2f}" == "0.12"
+    d = t.detach()
+    assert not d.requires_grad and d.data is t.data
+    assert t.numpy() is t.data
+    assert isinstance(np.ones((2, 2)) * t, Tensor)
+    assert isinstance(np.ones(2) @ t, Tensor)
+    assert (t > 2).dtype == np.bool_ and isinstance(t == t, np.ndarray)
+    assert [row.shape for row in t] == [(2,), (2,)]
+    assert {t: 1}[t] == 1
+
+
+def test_in_place_update_of_a_leaf_under_no_grad():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    data = w.data
+    with no_grad():
+        w -= 0.5 * w.grad
+    assert w.data is data and w.is_leaf and w.requires_grad
+    np.testing.assert_allclose(w.data, [0.0, 0.0])
+    with pytest.raises(BackwardError, match="no_grad"):
+        w += 1
+    y = w * 1
+    y += 1  # a non-leaf: rebinds to y + 1
+    assert not y.is_leaf
+
+
+def test_requires_grad_on_integers_is_refused():
+    with pytest.raises(TypeError, match="floating-point"):
+        Tensor([1, 2], requires_grad=True)
+    t = Tensor([1, 2])
+    with pytest.raises(BpkitTypeError):
+        t.requires_grad = True
+
+
+# ----------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("make, exc, words", [
+    (lambda: Tensor(np.ones((3, 4))) + Tensor(np.ones(5)), ShapeError,
+     ["add", "(3, 4)", "(5,)", "cannot be broadcast"]),
+    (lambda: Tensor(np.ones((3, 4))) - np.ones(5), ShapeError, ["sub", "(3, 4)", "(5,)"]),
+    (lambda: Tensor(np.ones((3, 4))) * Tensor(np.ones(5)), ShapeError, ["mul", "(3, 4)", "(5,)"]),
+    (lambda: Tensor(np.ones((3, 4))) / Tensor(np.ones(5)), ShapeError, ["div", "(3, 4)", "(5,)"]),
+    (lambda: Tensor(np.ones((4, 3))) @ Tensor(np.ones((2, 5))), ShapeError,
+     ["matmul: shapes (4, 3) and (2, 5) do not align (3 != 2)"]),
+    (lambda: Tensor(np.ones(3)) @ Tensor(np.ones(4)), ShapeError, ["matmul", "(3,)", "(4,)", "3 != 4"]),
+    (lambda: Tensor(np.ones((2, 2, 3))) @ Tensor(np.ones((3, 3, 2))), ShapeError, ["matmul", "batch"]),
+    (lambda: Tensor(2.0) @ Tensor(np.ones(3)), ShapeError, ["matmul", "()", "at least 1 dimension"]),
+    (lambda: Tensor(np.ones((2, 3))).reshape(4, 2), ShapeError,
+     ["reshape: cannot reshape a tensor of shape (2, 3) (6 elements) into (4, 2) (8 elements)"]),
+    (lambda: Tensor(np.ones((2, 3))).reshape(4, -1), ShapeError, ["reshape", "(2, 3)", "(4, -1)"]),
+    (lambda: Tensor(np.ones((2, 3))).transpose(0, 0), AxisError, ["transpose", "(0, 0)", "(2, 3)"]),
+    (lambda: Tensor(np.ones((2, 3))).transpose(0, 2), AxisError, ["transpose", "(0, 2)"]),
+    (lambda: Tensor(np.ones(3))[5], IndexError, ["getitem", "5", "size 3"]),
+    (lambda: Tensor(np.ones(3))[[0, 7]], IndexError, ["getitem", "7"]),
+    (lambda: Tensor(np.ones(3))[0, 0], IndexError, ["getitem", "too many indices"]),
+    (lambda: Tensor(np.ones(3))[1.5], IndexError, ["getitem"]),
+    (lambda: Tensor("1.0"), TypeError, ["text"]),
+    (lambda: Tensor(["1", "2"]), TypeError, ["text"]),
+    (lambda: Tensor([[1.0, 2.0], [3.0]]), ValueError, ["rows of different lengths"]),
+    (lambda: Tensor(np.array([1, None], dtype=object)), TypeError, ["Python objects"]),
+    (lambda: Tensor([1.0, None]), TypeError, ["Python objects"]),
+    (lambda: Tensor([1j]), TypeError, ["complex"]),
+    (lambda: Tensor(np.ones((2, 3))).sum(axis=2), AxisError, ["sum", "axis 2", "2 dimensions"]),
+    (lambda: Tensor(np.ones((2, 3))).mean(axis=-3), IndexError, ["mean", "axis -3"]),
+    (lambda: Tensor(np.ones((2, 3))).max(axis=(0, 5)), ValueError, ["max", "axis 5"]),
+    (lambda: Tensor(np.ones((2, 3))).sum(axis=(0, -2)), AxisError, ["sum", "twice"]),
+    (lambda: Tensor(np.ones(3)) ** Tensor(np.ones(3)), TypeError, ["pow", "exponent"]),
+    (lambda: Tensor(np.ones(3)) + "a", TypeError, ["add", "str"]),
+    (lambda: Tensor(np.ones(3)).item(), ValueError, ["item", "(3,)"]),
+    (lambda: len(Tensor(1.0)), TypeError, ["0-d"]),
+])
+def test_bad_input_raises_a_bpkit_error_naming_the_facts(make, exc, words):
+    with pytest.raises(exc) as info:
+        make()
+    message = str(info.value)
+    assert type(info.value).__module__ == "bpkit.errors"
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_backward_errors():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"shape \(2, 3\)"):
+        y.backward()
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
+        y.backward(np.ones(3))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor([1.0]).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        with no_grad():
+            (x * 2).sum().backward()
+    y.backward(np.ones((2, 3)))  # the right grad works
+    np.testing.assert_allclose(x.grad, np.full((2, 3), 2.0))
