@@ -8,8 +8,11 @@ in a fresh kernel of *this* Python (the interpreter running the command, so
 the kernel sees the same bpkit), with the notebook's folder as the working
 directory, on an in-memory copy: the file is never written. A failing cell
 does not stop the rest (as with Run All, ``check`` falls back to the
-reference so later cells still run). Afterwards one extra cell in the same
-kernel prints ``bpkit.exercises.results()`` as JSON.
+reference so later cells still run). An extra cell in the same kernel prints
+``bpkit.exercises.results()`` as JSON, after each cell with a check call (so
+what was recorded survives a kernel that later dies or hangs) and at the end.
+The whole notebook gets ``--timeout`` seconds; a cell running over is
+interrupted and the rest skipped.
 
 The exercises expected are the ids in the notebook's ``check("N.M", ...)``
 calls; one with no recorded result is reported as an "error" saying why its
@@ -17,6 +20,7 @@ check cell did not run (the first error before it, or the timeout).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import re
@@ -113,24 +117,40 @@ def _quiet_log():
     return log
 
 
-def _run(nb, folder: Path, timeout: float) -> tuple[list[dict] | None, str | None, int | None]:
-    """Execute ``nb`` (in memory) then the results cell.
+def _parse_results(cell) -> tuple[list[dict] | None, str | None]:
+    """(results, None) from the results cell's output, or (None, why not)."""
+    for output in cell.outputs:
+        if output.get("output_type") == "stream" and MARKER in output.get("text", ""):
+            return json.loads(output["text"].split(MARKER, 1)[1].splitlines()[0]), None
+        if output.get("output_type") == "error":
+            return None, _one_line(f"could not read the results: {output['ename']}: {output['evalue']}")
+    return None, "could not read the results (the results cell printed nothing)"
 
-    Returns (results or None, a problem for unrecorded ids or None, index of
-    the cell that timed out or None).
+
+def _run(nb, folder: Path, timeout: float) -> tuple[list[dict] | None, str | None, int | None]:
+    """Execute ``nb`` (in memory), reading the results after each check cell and at the end.
+
+    Reading after each check cell keeps what was recorded even if the kernel
+    later dies or hangs. Returns (results or None, the problem that stopped
+    the run or None, index of the cell where it stopped or None).
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     deadline = time.monotonic() + timeout
+    extra = nbformat.v4.new_code_cell(RESULTS_CELL)
+    nb.cells.append(extra)  # the in-memory copy only; nbclient needs the cell in nb
+    extra_index = len(nb.cells) - 1
     client = NotebookClient(
         nb,
         kernel_name="python3",
         kernel_manager_class=_kernel_manager_class(),
         allow_errors=True,
         resources={"metadata": {"path": str(folder)}},
-        timeout_func=lambda cell: max(1, math.ceil(deadline - time.monotonic())),
+        timeout_func=lambda cell: RESULTS_TIMEOUT if cell is extra else max(1, math.ceil(deadline - time.monotonic())),
+        # on a timeout nbclient interrupts the kernel and waits for the cell's
+        # last messages, so the next cell starts clean
         interrupt_on_timeout=True,
         error_on_timeout={"ename": "TimeoutError", "evalue": f"the notebook ran over {timeout:g}s", "traceback": []},
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter on the terminal
@@ -139,42 +159,41 @@ def _run(nb, folder: Path, timeout: float) -> tuple[list[dict] | None, str | Non
         log=_quiet_log(),
         startup_timeout=60,
     )
-    problem, timed_out_at = None, None
+    results, problem, stopped_at, index = None, None, None, None
+
+    def read_results():
+        client.execute_cell(extra, extra_index, store_history=False)
+        return _parse_results(extra)
+
     client.reset_execution_trackers()
     try:
         with client.setup_kernel():
-            for index, cell in enumerate(nb.cells):
+            for index, cell in enumerate(nb.cells[:extra_index]):
                 if cell.cell_type != "code":
                     continue
                 if time.monotonic() >= deadline:
-                    problem, timed_out_at = f"timed out after {timeout:g}s", index
+                    problem, stopped_at = f"timed out after {timeout:g}s", index
                     break
-                # on a timeout nbclient interrupts the kernel and waits for the
-                # cell's last messages, so the next cell starts clean
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                 if time.monotonic() >= deadline:
-                    problem, timed_out_at = f"timed out after {timeout:g}s", index
+                    problem, stopped_at = f"timed out after {timeout:g}s", index
                     break
-            extra = nbformat.v4.new_code_cell(RESULTS_CELL)
-            nb.cells.append(extra)  # the in-memory copy only
-            client.timeout_func = None
-            client.timeout = RESULTS_TIMEOUT
-            try:
-                client.execute_cell(extra, len(nb.cells) - 1, store_history=False)
-            except CellTimeoutError:
-                return None, problem or "the kernel did not answer after the notebook ran", timed_out_at
-    except DeadKernelError as exc:
-        return None, _one_line(f"the kernel died ({exc})"), timed_out_at
+                if CHECK_CALL.search(cell.source):
+                    results = read_results()[0] or results
+            index = extra_index
+            final, why_not = read_results()
+            if final is None:
+                return results, problem or why_not, stopped_at
+            return final, problem, stopped_at
+    except CellTimeoutError:  # the results cell itself hung (the kernel ignored the interrupt)
+        return results, problem or "the kernel stopped answering", stopped_at if stopped_at is not None else index
+    except DeadKernelError:
+        atexit.unregister(client._cleanup_kernel)  # else nbclient retries at exit, with a traceback
+        where = f" in cell {index}" if index is not None and index != extra_index else ""
+        return results, f"the kernel died{where}", index
     except RuntimeError as exc:  # e.g. the kernel did not start
-        return None, _one_line(f"the kernel failed: {exc}"), timed_out_at
-
-    for output in extra.outputs:
-        if output.get("output_type") == "stream" and MARKER in output.get("text", ""):
-            payload = output["text"].split(MARKER, 1)[1].splitlines()[0]
-            return json.loads(payload), problem, timed_out_at
-        if output.get("output_type") == "error":
-            return None, _one_line(f"could not read the results: {output['ename']}: {output['evalue']}"), timed_out_at
-    return None, "could not read the results (the results cell printed nothing)", timed_out_at
+        atexit.unregister(client._cleanup_kernel)
+        return results, _one_line(f"the kernel failed: {exc}"), index if index is not None else 0
 
 
 def run_notebook(path: str | Path, timeout: float = 120.0) -> dict:
@@ -191,7 +210,7 @@ def run_notebook(path: str | Path, timeout: float = 120.0) -> dict:
     except Exception as exc:  # not JSON, not a notebook, unreadable
         return {"notebook": str(path), "exercises": [], "error": _one_line(f"cannot read the notebook: {exc}")}
     expected = expected_ids(nb)
-    results, problem, timed_out_at = _run(nb, path.resolve().parent, timeout)
+    results, problem, stopped_at = _run(nb, path.resolve().parent, timeout)
 
     recorded = {r["id"]: r for r in results or []}
     exercises = []
@@ -205,7 +224,7 @@ def run_notebook(path: str | Path, timeout: float = 120.0) -> dict:
              if c.cell_type == "code" and exercise_id in CHECK_CALL.findall(c.source)),
             None,
         )
-        if problem and timed_out_at is not None and check_cell is not None and check_cell >= timed_out_at:
+        if problem and stopped_at is not None and check_cell is not None and check_cell >= stopped_at:
             why = problem
         else:
             why = _why_unrecorded(nb.cells, check_cell, problem)

@@ -1,7 +1,7 @@
 """bpkit.scoreboard: notebooks run headless in a real kernel with the real ``bpkit.exercises``.
 
 The fixture notebook checks a tiny chapter 91 (``tests/fixtures/demo_exercises.py``).
-Four kernels start in this module (about 2 s each) plus a 4 s timeout.
+Five kernels start in this module (1-2 s each) plus a 4 s timeout.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def notebooks(tmp_path_factory) -> dict[str, Path]:
-    """The solved fixture, its built chapter, a broken copy and a slow copy, side by side."""
+    """The solved fixture, its built chapter and copies that fail, hang or kill the kernel."""
     folder = tmp_path_factory.mktemp("class")
     shutil.copy(FIXTURES / "demo_exercises.py", folder)
     solution = folder / "solved.ipynb"
@@ -42,7 +42,10 @@ def notebooks(tmp_path_factory) -> dict[str, Path]:
     nb.cells.insert(index, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
     slow = folder / "slow.ipynb"
     nbformat.write(nb, str(slow))
-    return {"solution": solution, "chapter": chapter, "broken": broken, "slow": slow}
+    nb.cells[index].source = "import os\nos._exit(1)"  # the kernel dies
+    dies = folder / "dies.ipynb"
+    nbformat.write(nb, str(dies))
+    return {"solution": solution, "chapter": chapter, "broken": broken, "slow": slow, "dies": dies}
 
 
 def test_expected_ids_from_check_calls():
@@ -82,8 +85,8 @@ def test_solution_passes_human_output(notebooks, capsys):
     assert (notebooks["solution"].read_bytes(), notebooks["solution"].stat().st_mtime_ns) == before
 
 
-def test_chapter_broken_and_slow_as_json(notebooks, capsys):
-    names = ["chapter", "broken", "slow"]
+def test_chapter_broken_slow_and_dying_as_json(notebooks, capsys):
+    names = ["chapter", "broken", "slow", "dies"]
     before = {n: (notebooks[n].read_bytes(), notebooks[n].stat().st_mtime_ns) for n in names}
     old = os.getcwd()
     os.chdir(notebooks["chapter"].parent)  # relative paths are reported as given
@@ -93,8 +96,8 @@ def test_chapter_broken_and_slow_as_json(notebooks, capsys):
         os.chdir(old)
     assert code == 1
     reports = json.loads(capsys.readouterr().out)
-    assert [r["notebook"] for r in reports] == ["chapter.ipynb", "broken.ipynb", "slow.ipynb"]
-    chapter, broken, slow = ({e["id"]: e for e in r["exercises"]} for r in reports)
+    assert [r["notebook"] for r in reports] == ["chapter.ipynb", "broken.ipynb", "slow.ipynb", "dies.ipynb"]
+    chapter, broken, slow, dies = ({e["id"]: e for e in r["exercises"]} for r in reports)
 
     assert [e["status"] for e in chapter.values()] == ["not yet", "not yet"]
     assert "still open" in chapter["91.1"]["message"] and "multiply by 2" in chapter["91.1"]["message"]
@@ -111,6 +114,9 @@ def test_chapter_broken_and_slow_as_json(notebooks, capsys):
 
     assert slow["91.1"]["status"] == "passed"
     assert slow["91.2"] == {"id": "91.2", "status": "error", "message": "timed out after 4s"}
+
+    assert dies["91.1"]["status"] == "passed"  # recorded before the kernel died
+    assert dies["91.2"] == {"id": "91.2", "status": "error", "message": "the kernel died in cell 5"}
 
     for n in names:  # never written
         assert (notebooks[n].read_bytes(), notebooks[n].stat().st_mtime_ns) == before[n]

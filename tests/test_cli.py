@@ -1,0 +1,47 @@
+"""bpkit.__main__: the command line lists its commands and fails in one line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bpkit.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("build", "check", "doctor"):
+        assert f"    {command}  " in out
+
+
+@pytest.mark.parametrize("command", ["build", "check", "doctor"])
+def test_each_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"usage: python -m bpkit {command}" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    for argv in ([], ["nope"], ["check"], ["build", "--check", "--force"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+    capsys.readouterr()
+
+
+def test_python_dash_m_runs_without_traceback(tmp_path):
+    """An expected problem is one line on stderr, exit 1, from any folder."""
+    result = subprocess.run([sys.executable, "-m", "bpkit", "check", str(tmp_path / "missing.ipynb")],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == f"bpkit check: {tmp_path / 'missing.ipynb'}: no such notebook\n"
+    help_ = subprocess.run([sys.executable, "-m", "bpkit", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert help_.returncode == 0 and "doctor" in help_.stdout
