@@ -1,0 +1,99 @@
+"""Losses and normalisations built from Tensor ops: softmax, log_softmax, cross_entropy, mse_loss.
+
+Every function here is a composition of the primitives in ``bpkit.tensor``, so
+none needs a backward of its own: autograd derives it, and the tests check the
+result against the closed form (e.g. d cross_entropy / d logits = (p - onehot) / N).
+Names and conventions follow ``torch.nn.functional``.
+"""
+import numpy as np
+
+from bpkit.errors import BpkitIndexError, BpkitTypeError, ShapeError
+from bpkit.tensor import Tensor
+
+__all__ = ["softmax", "log_softmax", "cross_entropy", "mse_loss"]
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _shifted(x, axis):
+    """x minus its max along ``axis``: the largest entry becomes 0, so exp() cannot overflow.
+
+    The max is detached because softmax(x - c) = softmax(x) for any constant c:
+    its gradient through the shift is exactly zero, so we skip computing it.
+    """
+    return x - x.max(axis=axis, keepdims=True).detach()
+
+
+def softmax(x, axis=-1):
+    """Softmax along ``axis``: exp(x) / sum(exp(x)), computed as exp(x - max) / sum(...).
+
+    x: any shape, e.g. logits (N, C). Returns probabilities of the same shape
+    that are positive and sum to 1 along ``axis``; stable for logits like 1e4.
+    """
+    e = _shifted(_as_tensor(x), axis).exp()
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, as (x - m) - log(sum(exp(x - m))) with m = max.
+
+    x: any shape, e.g. logits (N, C). Taking the log of softmax() instead would
+    give log(0) = -inf for very negative logits; this form never does.
+    """
+    z = _shifted(_as_tensor(x), axis)
+    return z - z.exp().sum(axis=axis, keepdims=True).log()
+
+
+def _class_indices(targets, n, c):
+    """Check targets and return them as an int64 array (N,), with messages for each mistake."""
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer) or t.size == 0):
+        raise BpkitTypeError(
+            f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}; "
+            f"convert with np.asarray(targets).astype(np.int64)")
+    if t.ndim != 1:
+        raise ShapeError(f"cross_entropy: targets must be 1-D class indices (N,), got shape {t.shape}")
+    if t.shape[0] != n:
+        raise ShapeError(f"cross_entropy: logits have batch size {n} but targets have {t.shape[0]}")
+    bad = (t < 0) | (t >= c)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise BpkitIndexError(
+            f"cross_entropy: target {int(t[i])} (at position {i}) is out of range for "
+            f"C = {c} classes (valid: 0 to {c - 1})")
+    return t.astype(np.int64, copy=False)
+
+
+def cross_entropy(logits, targets):
+    """Mean negative log-likelihood of the target classes: -mean_i log softmax(logits)[i, y_i].
+
+    logits: (N, C) Tensor of unnormalised scores; targets: (N,) integer class
+    indices in 0..C-1 (list, ndarray or integer Tensor). Returns a scalar Tensor.
+    Its gradient wrt logits is (softmax(logits) - onehot(targets)) / N.
+    """
+    logits = _as_tensor(logits)
+    if len(logits.shape) != 2:
+        raise ShapeError(f"cross_entropy: logits must be 2-D (N, C), got shape {logits.shape}")
+    n, c = logits.shape
+    y = _class_indices(targets, n, c)
+    logp = log_softmax(logits, axis=1)          # (N, C)
+    return -logp[np.arange(n), y].mean()        # pick log p[i, y_i], average over the batch
+
+
+def mse_loss(pred, target):
+    """Mean squared error: mean((pred - target)**2) over every element.
+
+    pred, target: the same shape, e.g. (N, 1). Shapes must match exactly: with
+    (N, 1) and (N,) broadcasting would silently compare every pair (N, N).
+    """
+    pred = _as_tensor(pred)
+    if not isinstance(target, Tensor):
+        target = Tensor(np.asarray(target, dtype=pred.dtype))
+    if tuple(pred.shape) != tuple(target.shape):
+        raise ShapeError(
+            f"mse_loss: pred has shape {tuple(pred.shape)} but target has shape "
+            f"{tuple(target.shape)}; they must be the same (reshape one of them)")
+    diff = pred - target
+    return (diff * diff).mean()

@@ -1,0 +1,150 @@
+"""bpkit.functional: values against numpy formulas, gradients against central differences, errors."""
+import numpy as np
+import pytest
+
+from bpkit import errors
+from bpkit.functional import cross_entropy, log_softmax, mse_loss, softmax
+from bpkit.tensor import Tensor
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of the scalar function f at x (float64 array): (f(x+h) - f(x-h)) / 2h."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def ref_log_softmax(x, axis=-1):
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def autograd(f, x):
+    """The gradient of the scalar Tensor f(Tensor(x)) wrt x, by backward()."""
+    t = Tensor(np.array(x, dtype=np.float64), requires_grad=True)
+    f(t).backward()
+    return np.asarray(t.grad)
+
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(4, 5))
+W = RNG.normal(size=(4, 5))          # weights turn a vector output into a scalar for checks
+Y = np.array([0, 3, 3, 1])
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_values(axis):
+    p = softmax(Tensor(X), axis=axis).data
+    np.testing.assert_allclose(p, np.exp(X) / np.exp(X).sum(axis=axis, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(p.sum(axis=axis), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_log_softmax_values(axis):
+    np.testing.assert_allclose(log_softmax(Tensor(X), axis=axis).data, ref_log_softmax(X, axis), rtol=1e-12)
+
+
+def test_log_softmax_and_softmax_are_stable_for_huge_logits():
+    x = np.array([[1e4, 0.0, -1e4], [1e4, 1e4, 1e4]])
+    t = Tensor(x, requires_grad=True)
+    out = log_softmax(t)
+    np.testing.assert_allclose(out.data, [[0.0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-12)
+    (out * Tensor(W[:2, :3])).sum().backward()
+    assert np.all(np.isfinite(t.grad))
+    np.testing.assert_allclose(softmax(Tensor(x)).data, [[1, 0, 0], [1 / 3] * 3], atol=1e-12)
+    loss = cross_entropy(Tensor(x), [1, 2])
+    np.testing.assert_allclose(loss.item(), (1e4 + np.log(3)) / 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, f", [
+    ("softmax", lambda t: (softmax(t) * Tensor(W)).sum()),
+    ("softmax axis 0", lambda t: (softmax(t, axis=0) * Tensor(W)).sum()),
+    ("log_softmax", lambda t: (log_softmax(t) * Tensor(W)).sum()),
+    ("cross_entropy", lambda t: cross_entropy(t, Y)),
+    ("mse_loss", lambda t: mse_loss(t, W)),
+])
+def test_gradients_match_central_differences(name, f):
+    numeric = numeric_grad(lambda x: f(Tensor(x)).item(), X)
+    np.testing.assert_allclose(autograd(f, X), numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+def test_cross_entropy_value_and_gradient_closed_form():
+    n = len(Y)
+    np.testing.assert_allclose(cross_entropy(Tensor(X), Y).item(), -ref_log_softmax(X)[np.arange(n), Y].mean(),
+                               rtol=1e-12)
+    p = np.exp(ref_log_softmax(X))
+    onehot = np.eye(X.shape[1])[Y]
+    np.testing.assert_allclose(autograd(lambda t: cross_entropy(t, Y), X), (p - onehot) / n, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("targets", [list(Y), Y, Y.astype(np.int32), Tensor(Y)])
+def test_cross_entropy_accepts_list_array_and_integer_tensor(targets):
+    np.testing.assert_allclose(cross_entropy(Tensor(X), targets).item(), cross_entropy(Tensor(X), Y).item())
+
+
+def test_float32_stays_float32():
+    t = Tensor(X.astype(np.float32), requires_grad=True)
+    loss = cross_entropy(t, Y)
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert t.grad.dtype == np.float32
+    assert softmax(t).dtype == log_softmax(t).dtype == mse_loss(t, W).dtype == np.float32
+
+
+def test_mse_loss_value():
+    np.testing.assert_allclose(mse_loss(Tensor(X), Tensor(W)).item(), np.mean((X - W) ** 2), rtol=1e-12)
+
+
+# --- errors: one line, naming the function and the problem ---
+
+def one_line(info, *words):
+    """The error's message is one line and contains each of words."""
+    msg = str(info.value)
+    assert "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_cross_entropy_target_out_of_range():
+    with pytest.raises(errors.BpkitIndexError) as info:
+        cross_entropy(Tensor(X), [0, 1, 7, 2])
+    one_line(info, "cross_entropy", "7", "C = 5")
+    with pytest.raises(IndexError) as info:
+        cross_entropy(Tensor(X), [0, -1, 2, 2])
+    one_line(info, "cross_entropy", "-1")
+
+
+def test_cross_entropy_batch_size_mismatch():
+    with pytest.raises(errors.ShapeError) as info:
+        cross_entropy(Tensor(X), [0, 1, 2])
+    one_line(info, "cross_entropy", "4", "3")
+
+
+def test_cross_entropy_float_targets():
+    with pytest.raises(errors.BpkitTypeError) as info:
+        cross_entropy(Tensor(X), Y.astype(np.float64))
+    one_line(info, "cross_entropy", "integer class indices", "astype")
+    with pytest.raises(TypeError) as info:
+        cross_entropy(Tensor(X), Tensor(Y.astype(np.float32)))
+    one_line(info, "integer")
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 2, 5)])
+def test_cross_entropy_logits_not_2d(shape):
+    with pytest.raises(errors.ShapeError) as info:
+        cross_entropy(Tensor(np.zeros(shape)), [0])
+    one_line(info, "cross_entropy", "2-D", str(shape))
+
+
+def test_mse_loss_shape_mismatch():
+    with pytest.raises(errors.ShapeError) as info:
+        mse_loss(Tensor(np.zeros((4, 1))), np.zeros(4))
+    one_line(info, "mse_loss", "(4, 1)", "(4,)")

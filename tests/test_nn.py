@@ -1,0 +1,110 @@
+"""bpkit.nn: parameter discovery, zero_grad, Linear's shapes/init/dtype/errors, Sequential, activations."""
+import numpy as np
+import pytest
+
+from bpkit import errors
+from bpkit.nn import Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from bpkit.tensor import Tensor
+
+
+class Block(Module):
+    """A learner-style module: a Linear, a list holding a Linear twice, a bare Tensor, a nested Sequential."""
+
+    def __init__(self):
+        self.first = Linear(3, 4, rng=0)
+        shared = Linear(4, 4, rng=1)
+        self.stack = [shared, shared]
+        self.scale = Tensor(np.ones(4), requires_grad=True)
+        self.head = Sequential(ReLU(), Linear(4, 2, rng=2))
+
+    def forward(self, x):
+        h = self.first(x)
+        for layer in self.stack:
+            h = layer(h)
+        return self.head(h * self.scale)
+
+
+def test_parameters_are_recursive_deduplicated_and_in_definition_order():
+    m = Block()
+    expected = [m.first.weight, m.first.bias, m.stack[0].weight, m.stack[0].bias, m.scale,
+                m.head[1].weight, m.head[1].bias]
+    params = m.parameters()
+    assert len(params) == len(expected)
+    assert all(p is q for p, q in zip(params, expected))
+
+
+def test_zero_grad_clears_every_parameter_including_nested():
+    m = Block()
+    m(Tensor(np.ones((5, 3)))).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_linear_shapes_dtype_and_init_range():
+    layer = Linear(100, 7, rng=0)
+    assert layer.weight.shape == (7, 100) and layer.bias.shape == (7,)
+    assert layer.weight.dtype == layer.bias.dtype == np.float32
+    bound = 1 / np.sqrt(100)
+    for p in (layer.weight, layer.bias):
+        assert np.all(np.abs(p.data) <= bound)
+    assert np.abs(layer.weight.data).max() > 0.9 * bound      # uniform: the range is actually used
+    y = layer(Tensor(np.ones((5, 100), dtype=np.float32)))
+    assert y.shape == (5, 7) and y.dtype == np.float32
+    np.testing.assert_allclose(y.data, np.ones((5, 100)) @ layer.weight.data.T + layer.bias.data, rtol=1e-5)
+    assert Linear(3, 4, dtype=np.float64).weight.dtype == np.float64
+
+
+def test_linear_without_bias_and_batched_leading_dims():
+    layer = Linear(3, 4, bias=False, rng=0)
+    assert layer.bias is None and len(layer.parameters()) == 1
+    assert layer(Tensor(np.ones((2, 5, 3), dtype=np.float32))).shape == (2, 5, 4)
+
+
+def test_linear_gradients():
+    layer = Linear(3, 4, dtype=np.float64, rng=0)
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    dout = np.random.default_rng(2).normal(size=(5, 4))
+    (layer(Tensor(x)) * Tensor(dout)).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad, dout.T @ x, rtol=1e-12)     # dW = dout.T @ x
+    np.testing.assert_allclose(layer.bias.grad, dout.sum(axis=0), rtol=1e-12)  # db = sum over the batch
+
+
+def test_linear_is_reproducible_from_a_seed_or_generator():
+    np.testing.assert_array_equal(Linear(3, 4, rng=5).weight.data, Linear(3, 4, rng=5).weight.data)
+    a, b = np.random.default_rng(0), np.random.default_rng(0)
+    assert np.array_equal(Linear(3, 4, rng=a).weight.data, Linear(3, 4, rng=b).weight.data)
+    assert not np.array_equal(Linear(3, 4, rng=a).weight.data, Linear(3, 4, rng=np.random.default_rng(0)).weight.data)
+
+
+def test_linear_wrong_number_of_features():
+    with pytest.raises(errors.ShapeError) as info:
+        Linear(3, 4)(Tensor(np.zeros((5, 2))))
+    assert str(info.value) == "Linear(3 -> 4): expected input with 3 features in its last dimension, got shape (5, 2)"
+
+
+def test_sequential_indexing_len_and_forward():
+    model = Sequential(Linear(2, 8, rng=0), Tanh(), Linear(8, 1, rng=1))
+    assert len(model) == 3 and isinstance(model[1], Tanh) and isinstance(model[-1], Linear)
+    assert isinstance(model[:2], Sequential) and len(model[:2]) == 2
+    assert len(model.parameters()) == 4
+    x = Tensor(np.ones((6, 2), dtype=np.float32))
+    np.testing.assert_allclose(model(x).data, model[2](model[1](model[0](x))).data)
+    with pytest.raises(TypeError):
+        Sequential(Linear(2, 2), ReLU)          # the class, not an instance
+
+
+def test_activations():
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    np.testing.assert_allclose(ReLU()(Tensor(x)).data, np.maximum(x, 0))
+    np.testing.assert_allclose(Tanh()(Tensor(x)).data, np.tanh(x), rtol=1e-12)
+    np.testing.assert_allclose(Sigmoid()(Tensor(x)).data, 1 / (1 + np.exp(-x)), rtol=1e-12)
+
+
+def test_train_eval_and_repr():
+    model = Sequential(Linear(2, 8), ReLU(), Linear(8, 1))
+    assert model.eval() is model and not model.training and not model[0].training
+    assert model.train().training and model[2].training
+    text = repr(model)
+    assert text.splitlines()[0] == "Sequential("
+    assert "(0): Linear(in_features=2, out_features=8, bias=True)" in text and "(1): ReLU()" in text

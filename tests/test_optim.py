@@ -1,0 +1,148 @@
+"""bpkit.optim: each update rule against a hand-computed reference, dtype, skipping, argument errors."""
+import math
+
+import numpy as np
+import pytest
+
+from bpkit import errors
+from bpkit.optim import SGD, Adam
+from bpkit.tensor import Tensor
+
+P0 = np.array([1.0, -2.0, 0.5])
+
+
+def run(opt_cls, steps, dtype=np.float64, **kwargs):
+    """Minimise sum(p**3 / 3) (gradient p**2, changes every step) and return p after each step."""
+    p = Tensor(P0.astype(dtype), requires_grad=True)
+    opt = opt_cls([p], **kwargs)
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (p * p * p / 3).sum().backward()
+        opt.step()
+        out.append(p.data.copy())
+    return out, p, opt
+
+
+def test_sgd_hand_computed():
+    # the gradient of sum(p) is 1 everywhere: p goes 1.0 -> 0.9 -> 0.8
+    p = Tensor(np.array([1.0]), requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    for expected in (0.9, 0.8):
+        opt.zero_grad()
+        p.sum().backward()
+        opt.step()
+        np.testing.assert_allclose(p.data, [expected], rtol=1e-12)
+
+
+def test_sgd_momentum_hand_computed():
+    # constant gradient 1, lr 0.1, momentum 0.9: buf = 1, 1.9, 2.71 so p = 0.9, 0.71, 0.439
+    p = Tensor(np.array([1.0]), requires_grad=True)
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    for expected in (0.9, 0.71, 0.439):
+        opt.zero_grad()
+        p.sum().backward()
+        opt.step()
+        np.testing.assert_allclose(p.data, [expected], rtol=1e-12)
+    np.testing.assert_allclose(opt.state[0]["momentum_buffer"], [2.71], rtol=1e-12)
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.5, 0.1)])
+def test_sgd_matches_reference_loop(momentum, weight_decay):
+    got, _, _ = run(SGD, 4, lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    p, buf = P0.copy(), None
+    for step in range(4):
+        g = p ** 2 + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + g
+            g = buf
+        p = p - 0.1 * g
+        np.testing.assert_allclose(got[step], p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_adam_matches_reference_loop_with_bias_correction(weight_decay):
+    lr, (b1, b2), eps = 0.1, (0.9, 0.999), 1e-8
+    got, _, opt = run(Adam, 5, lr=lr, weight_decay=weight_decay)
+    p, m, v = P0.copy(), 0.0, 0.0
+    for t in range(1, 6):
+        g = p ** 2 + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)        # the textbook form of the bias correction
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        np.testing.assert_allclose(got[t - 1], p, rtol=1e-12)
+    assert opt.state[0]["step"] == 5
+
+
+def test_adam_first_step_moves_each_parameter_by_lr():
+    # bias correction makes the first step lr * g / |g|, whatever the scale of g
+    got, _, _ = run(Adam, 1, lr=0.01)
+    np.testing.assert_allclose(got[0], P0 - 0.01, rtol=1e-6)
+
+
+@pytest.mark.parametrize("opt_cls, kwargs", [(SGD, {"lr": 0.1, "momentum": 0.9}), (Adam, {"lr": 0.1})])
+def test_float32_is_kept(opt_cls, kwargs):
+    got, p, opt = run(opt_cls, 3, dtype=np.float32, **kwargs)
+    assert p.data.dtype == np.float32
+    assert all(np.asarray(v).dtype == np.float32 for v in opt.state[0].values() if isinstance(v, np.ndarray))
+
+
+def test_parameters_without_grad_are_skipped_and_zero_grad_clears():
+    a = Tensor(np.ones(2), requires_grad=True)
+    b = Tensor(np.ones(2), requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    a.sum().backward()
+    opt.step()
+    assert not np.allclose(a.data, 1) and np.array_equal(b.data, np.ones(2))
+    assert opt.state[1] == {}
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+def test_params_may_be_a_generator_and_duplicates_count_once():
+    a = Tensor(np.ones(2), requires_grad=True)
+    opt = SGD((p for p in [a, a]), lr=0.5)
+    assert len(opt.params) == 1
+    a.sum().backward()
+    opt.step()
+    np.testing.assert_allclose(a.data, [0.5, 0.5])
+
+
+def one_line(info, *words):
+    msg = str(info.value)
+    assert "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def param():
+    return Tensor(np.ones(2), requires_grad=True)
+
+
+@pytest.mark.parametrize("make, error, words", [
+    (lambda: SGD([], lr=0.1), ValueError, ["empty parameter list"]),
+    (lambda: Adam(iter([])), ValueError, ["empty parameter list"]),
+    (lambda: SGD([np.ones(2)], lr=0.1), TypeError, ["only optimize Tensors", "ndarray"]),
+    (lambda: SGD([Tensor(np.ones(2))], lr=0.1), ValueError, ["requires_grad=True"]),
+    (lambda: SGD([param()], lr=-0.1), ValueError, ["SGD", "learning rate", "-0.1"]),
+    (lambda: Adam([param()], lr=-1.0), ValueError, ["Adam", "learning rate", "-1.0"]),
+    (lambda: SGD([param()], lr=0.1, momentum=-0.5), ValueError, ["momentum", "-0.5"]),
+    (lambda: Adam([param()], betas=(1.0, 0.999)), ValueError, ["beta parameter at index 0", "1.0"]),
+    (lambda: Adam([param()], betas=(0.9, -0.1)), ValueError, ["beta parameter at index 1", "-0.1"]),
+    (lambda: Adam([param()], eps=-1e-8), ValueError, ["epsilon", "-1e-08"]),
+])
+def test_argument_errors(make, error, words):
+    with pytest.raises(error) as info:
+        make()
+    assert isinstance(info.value, (errors.BpkitValueError, errors.BpkitTypeError))
+    one_line(info, *words)
+
+
+def test_lr_can_be_changed_between_steps():
+    p = Tensor(np.array([1.0]), requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    opt.lr = 0.5
+    p.sum().backward()
+    opt.step()
+    assert math.isclose(p.data[0], 0.5)
