@@ -112,13 +112,15 @@ def _close(a, b, rtol, atol):
 class ThreeWayReport:
     """Result of :func:`three_way_check`: one row per symbol; truthy iff all three agree.
 
-    rows: list of dicts with keys symbol, sympy, numeric, autograd, discrepancy
+    rows: list of dicts with keys symbol, sympy, numeric, autograd (the engine's
+    gradient, or grad_fn's when one was given), discrepancy
     (the largest pairwise absolute difference) and ok. value: f at the point.
     Shows as a text table (print / repr) and as an HTML table in Jupyter.
     """
 
-    def __init__(self, expr, point, value, rows, rtol, atol):
+    def __init__(self, expr, point, value, rows, rtol, atol, third="autograd"):
         self.expr, self.point, self.value, self.rows = expr, point, value, rows
+        self.third = third  # the third column's name: "autograd", or "grad_fn" for a given gradient
         self.rtol, self.atol = rtol, atol
         self.ok = all(r["ok"] for r in rows)
 
@@ -134,7 +136,7 @@ class ThreeWayReport:
             f" (rtol={self.rtol:g}, atol={self.atol:g}; largest discrepancy {self.max_discrepancy():.1e})"
 
     def __str__(self):
-        head = f"{'symbol':>8}  {'SymPy':>14}  {'finite diff.':>14}  {'autograd':>14}  {'discrepancy':>11}"
+        head = f"{'symbol':>8}  {'SymPy':>14}  {'finite diff.':>14}  {self.third:>14}  {'discrepancy':>11}"
         lines = [f"f = {self.expr} at {self._point_text()}: f = {self.value:.6g}", head]
         for r in self.rows:
             mark = "" if r["ok"] else "  <-- disagree"
@@ -157,7 +159,7 @@ class ThreeWayReport:
             for r in self.rows)
         return (f"<p>f = <code>{html.escape(str(self.expr))}</code> at {html.escape(self._point_text())}: "
                 f"f = {self.value:.6g}</p>"
-                "<table><tr><th>symbol</th><th>SymPy</th><th>finite diff.</th><th>autograd</th>"
+                f"<table><tr><th>symbol</th><th>SymPy</th><th>finite diff.</th><th>{html.escape(self.third)}</th>"
                 f"<th>discrepancy</th></tr>{cells}</table><p><b>{html.escape(self._verdict())}</b></p>")
 
 
@@ -244,7 +246,8 @@ def three_way_check(expr, symbols, point, bpkit_fn=None, grad_fn=None, engine="v
         rows.append({"symbol": str(s), "sympy": a, "numeric": n, "autograd": g,
                      "discrepancy": disc, "ok": ok})
     value = float(expr.subs(point).evalf())
-    return ThreeWayReport(expr, {str(k): v for k, v in point.items()}, value, rows, rtol, atol)
+    return ThreeWayReport(expr, {str(k): v for k, v in point.items()}, value, rows, rtol, atol,
+                          third="grad_fn" if grad_fn is not None else "autograd")
 
 
 # ----------------------------------------------------------------------------- expression swell

@@ -71,7 +71,7 @@ def test_wrong_grad_fn_is_caught():
     report = three_way_check(expr, [w1, x], {w1: 0.5, x: 2.0}, grad_fn=wrong)
     assert not report
     assert [r["ok"] for r in report.rows] == [False, False]
-    assert "MISMATCH" in str(report) and "disagree" in str(report)
+    assert "MISMATCH" in str(report) and "disagree" in str(report) and "grad_fn" in str(report)
     assert "MISMATCH" in report._repr_html_()
 
 
@@ -102,6 +102,7 @@ def test_report_text_and_html():
     assert "12.00000000" in text
     html = report._repr_html_()
     assert html.startswith("<p>") and "<table>" in html and "all three agree" in html
+    assert "<th>autograd</th>" in html and "{" not in html
 
 
 def test_evaluate_floats_and_shared_nodes():
