@@ -210,21 +210,12 @@ class Value:
         b = b if isinstance(b, (list, tuple)) else list(b)
         if len(a) != len(b):
             raise ShapeError(f"Value.dot: lengths {len(a)} and {len(b)} differ")
-        try:  # fast path: all Values
-            ad = [v.data for v in a]
-            prev, local = list(a), None
-        except AttributeError:
-            ad = [_data(v, "Value.dot") for v in a]
-            prev, local = None, None
-        try:
-            bd = [v.data for v in b]
-            b_all_values = True
-        except AttributeError:
-            bd = [_data(v, "Value.dot") for v in b]
-            b_all_values = False
+        a_values, b_values = _all_values(a), _all_values(b)
+        ad = [v.data for v in a] if a_values else [_data(v, "Value.dot") for v in a]
+        bd = [v.data for v in b] if b_values else [_data(v, "Value.dot") for v in b]
         out = sum(map(mul, ad, bd), 0.0)
-        if prev is not None and b_all_values:  # the common case: no constants
-            return Value(out, tuple(prev) + tuple(b), tuple(bd) + tuple(ad), "dot")
+        if a_values and b_values:  # the common case: no constants
+            return Value(out, tuple(a) + tuple(b), tuple(bd) + tuple(ad), "dot")
         prev, local = [], []
         for v, d in zip(a, bd):
             if isinstance(v, Value):
@@ -341,6 +332,11 @@ def _as_number(x, op):
 
 def _is_bool(x):
     return type(x).__name__ in ("bool", "bool_")  # Python's bool and numpy's
+
+
+def _all_values(seq):
+    """True if every item of seq is a Value (checked by type: numpy scalars also have a .data)."""
+    return all(issubclass(t, Value) for t in set(map(type, seq)))
 
 
 def _data(v, op):

@@ -130,6 +130,14 @@ def test_forward_values_match_math():
     assert Value.dot([1.0, 2.0], [x, x]).data == pytest.approx(0.9)
 
 
+def test_dot_and_sum_accept_numpy_rows():
+    w = [Value(1.0), Value(2.0)]
+    d = Value.dot(w, np.array([3.0, 4.0]))
+    assert d.data == 11.0 and d._prev == tuple(w) and d._local == (3.0, 4.0)
+    assert Value.dot(np.array([3.0, 4.0], dtype=np.float32), w).data == 11.0
+    assert Value.sum(np.array([1.0, 2.0])).data == 3.0
+
+
 def test_sum_and_dot_give_one_node():
     a, b = Value(1.0), Value(2.0)
     s = Value.sum([a, b, 3.0])
