@@ -122,7 +122,7 @@ class Linear(Module):
     def forward(self, x):
         """x: (..., in_features) Tensor (an ndarray is converted to the layer's dtype)."""
         if not isinstance(x, Tensor):
-            x = Tensor(np.asarray(x, dtype=self.weight.dtype))
+            x = Tensor(x, dtype=self.weight.dtype)
         shape = tuple(x.shape)
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"Linear({self.in_features} -> {self.out_features}): expected input with "

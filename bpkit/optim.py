@@ -47,6 +47,9 @@ class Optimizer:
             if not p.requires_grad:
                 raise BpkitValueError(f"{name}: parameter {i} (shape {tuple(p.shape)}) does not require grad; "
                                       f"create it with requires_grad=True")
+            if not p.is_leaf:
+                raise BpkitValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} was made by an "
+                                      f"operation); optimize the tensor you created, or a .detach() of it")
             if id(p) not in seen:
                 seen.add(id(p))
                 self.params.append(p)

@@ -125,12 +125,14 @@ def param():
     (lambda: Adam(iter([])), ValueError, ["empty parameter list"]),
     (lambda: SGD([np.ones(2)], lr=0.1), TypeError, ["only optimize Tensors", "ndarray"]),
     (lambda: SGD([Tensor(np.ones(2))], lr=0.1), ValueError, ["requires_grad=True"]),
+    (lambda: SGD([param() * 2], lr=0.1), ValueError, ["non-leaf", "parameter 0"]),
     (lambda: SGD([param()], lr=-0.1), ValueError, ["SGD", "learning rate", "-0.1"]),
     (lambda: Adam([param()], lr=-1.0), ValueError, ["Adam", "learning rate", "-1.0"]),
     (lambda: SGD([param()], lr=0.1, momentum=-0.5), ValueError, ["momentum", "-0.5"]),
     (lambda: Adam([param()], betas=(1.0, 0.999)), ValueError, ["beta parameter at index 0", "1.0"]),
     (lambda: Adam([param()], betas=(0.9, -0.1)), ValueError, ["beta parameter at index 1", "-0.1"]),
     (lambda: Adam([param()], eps=-1e-8), ValueError, ["epsilon", "-1e-08"]),
+    (lambda: SGD(param(), lr=0.1), TypeError, ["iterable of Tensors", "[x]"]),
 ])
 def test_argument_errors(make, error, words):
     with pytest.raises(error) as info:
