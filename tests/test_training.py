@@ -37,8 +37,8 @@ def test_mlp_on_digits_reaches_95_percent():
     X_train, X_test, y_train, y_test = digits()
     model = mlp(0)
     history = fit(model, cross_entropy, Adam(model.parameters(), lr=1e-2), X_train, y_train,
-                  epochs=15, batch_size=32, seed=0, X_val=X_test, y_val=y_test, progress=False)
-    assert len(history.train_loss) == len(history.val_loss) == len(history.val_accuracy) == 15
+                  epochs=10, batch_size=32, seed=0, X_val=X_test, y_val=y_test, progress=False)
+    assert len(history.train_loss) == len(history.val_loss) == len(history.val_accuracy) == 10
     assert history.train_loss[-1] < history.train_loss[0] / 5
     test_acc = accuracy(model, X_test, y_test)
     assert test_acc >= 0.95, test_acc
