@@ -142,9 +142,11 @@ class Sequential(Module):
 
     def __init__(self, *modules):
         for i, m in enumerate(modules):
+            if isinstance(m, type) and issubclass(m, Module):
+                raise BpkitTypeError(f"Sequential: argument {i} is the class {m.__name__}, not a layer; "
+                                     f"add parentheses: {m.__name__}()")
             if not isinstance(m, Module):
-                raise BpkitTypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module "
-                                f"(did you forget the parentheses, e.g. ReLU()?)")
+                raise BpkitTypeError(f"Sequential: argument {i} has type {type(m).__name__}, not a Module")
         self.layers = list(modules)
 
     def forward(self, x):

@@ -43,7 +43,7 @@ class Optimizer:
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise BpkitTypeError(f"{name}: optimizer can only optimize Tensors, "
-                                     f"but parameter {i} is a {type(p).__name__}")
+                                     f"but parameter {i} has type {type(p).__name__}")
             if not p.requires_grad:
                 raise BpkitValueError(f"{name}: parameter {i} (shape {tuple(p.shape)}) does not require grad; "
                                       f"create it with requires_grad=True")
