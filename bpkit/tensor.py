@@ -117,7 +117,10 @@ def unbroadcast(grad, shape):
 # prim(inputs..., params) -> (out, vjp); vjp(g) -> one gradient per input.
 # Binary primitives take need=(bool, bool) and return None for an input that
 # needs no gradient, so e.g. matmul skips dX for the input batch.
-# A vjp returns fresh arrays, views, or g itself, and never modifies g.
+# A vjp never modifies g. It returns new arrays, views of new arrays, views
+# of g, or g itself, but never a view of an array saved from the forward pass
+# and never one new array for two inputs: backward() relies on this to know
+# which gradients it may keep as a leaf's .grad without copying.
 
 _BOTH = (True, True)
 
@@ -160,7 +163,15 @@ def matmul(a, b, need=_BOTH):
 
     def vjp(g):
         if a.ndim == 2 and b.ndim == 2:  # the common case: no reshaping needed
-            return (g @ b.T if need[0] else None, a.T @ g if need[1] else None)
+            # Each gradient comes out in its input's memory order: for x @ w.T
+            # (nn.Linear) dw.T is computed as (g.T @ x).T, so dw is C-ordered
+            # and later updates of w run over contiguous memory.
+            da = db = None
+            if need[0]:
+                da = (b @ g.T).T if _f_ordered(a) else g @ b.T
+            if need[1]:
+                db = (g.T @ a).T if _f_ordered(b) else a.T @ g
+            return da, db
         a2 = a if a.ndim > 1 else a[None, :]  # (K,) -> (1, K)
         b2 = b if b.ndim > 1 else b[:, None]  # (K,) -> (K, 1)
         g2 = np.asarray(g)
@@ -176,6 +187,11 @@ def matmul(a, b, need=_BOTH):
         return da, db
 
     return out, vjp
+
+
+def _f_ordered(x):
+    """True for a transposed view of a C-ordered matrix (Fortran order only)."""
+    return x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 def pow_(x, p):
@@ -609,6 +625,11 @@ class Tensor:
         return self._vjp is None
 
     @property
+    def _prev(self):
+        """The parents that take part in the graph (the node protocol of bpkit.plots.draw_graph)."""
+        return tuple(p for p in self._parents if p is not None)
+
+    @property
     def T(self):
         """The tensor with its axes reversed (the transpose, for a matrix)."""
         return _unary("transpose", transpose, self, None)
@@ -833,7 +854,8 @@ class Tensor:
     def max(self, axis=None, keepdims=False):
         """Largest entry over ``axis``; the gradient is split evenly among ties."""
         axes = _axes(axis, self.data.shape, "max")
-        if self.data.size == 0:
+        shape = self.data.shape
+        if self.data.size == 0 and (axes is None or any(shape[a] == 0 for a in axes)):
             raise ShapeError(f"max: cannot take the max of an empty tensor (shape {self.data.shape})")
         return _unary("max", max_, self, axes, keepdims)
 
@@ -908,8 +930,9 @@ class Tensor:
 
         ``grad`` is the gradient of some final scalar with respect to this
         tensor; it may be left out only when this tensor has one element (a
-        loss). Afterwards the graph's saved arrays are freed, unless
-        ``retain_graph=True``.
+        loss). Afterwards the arrays the graph saved for backward are freed,
+        unless ``retain_graph=True``; its structure stays, so it can still be
+        drawn, but a second backward() through it raises BackwardError.
         """
         if not self._requires_grad:
             raise BackwardError(
@@ -945,8 +968,8 @@ class Tensor:
             vjp = node._vjp
             if vjp is None:  # a leaf: accumulate into .grad
                 old = node.grad
-                if old is None:
-                    node.grad = g if owned else g.copy()
+                if old is None:  # a C-ordered array of its own, so updates are fast and safe
+                    node.grad = g if owned and g.flags.c_contiguous else g.copy()
                 elif (type(old) is np.ndarray and old.shape == g.shape and old.dtype == g.dtype
                       and old.flags.writeable):
                     old += g
@@ -957,9 +980,10 @@ class Tensor:
                 node.grad = g if owned else g.copy()
             dgs = vjp(g)
             parents = node._parents
+            # A view of g (transpose, reshape) may take g over if we alone hold g.
+            pass_on = owned and not node._retain
             if not retain_graph:  # free the saved arrays now; a second pass would raise
                 node._vjp = _released
-                node._parents = ()
             for p, d in zip(parents, dgs):
                 if p is None or d is None:
                     continue
@@ -971,7 +995,7 @@ class Tensor:
                 key = id(p)
                 prev = grads.get(key)
                 if prev is None:
-                    grads[key] = (d, d is not g and d.flags.owndata)
+                    grads[key] = (d, _owns(d, g, pass_on))
                 else:
                     grads[key] = (prev[0] + d, True)
 
@@ -981,6 +1005,18 @@ def _as_float(t):
     if t.data.dtype.kind == "f":
         return t
     return _result(t.data.astype(np.float64), None, (), None)
+
+
+def _owns(d, g, pass_on):
+    """Whether gradient ``d`` (returned by a vjp called with ``g``) is memory no one else holds."""
+    if d is g or not d.flags.writeable:  # shared, or a read-only broadcast view
+        return False
+    base = d.base
+    if base is None:  # a new array
+        return True
+    if base is g or (base is g.base and base is not None):  # a view of g
+        return pass_on
+    return type(base) is np.ndarray  # a view of an array the vjp made, e.g. (g.T @ x).T
 
 
 def _exponent(p, dtype):

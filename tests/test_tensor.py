@@ -211,7 +211,17 @@ def mlp_case(draw):
     return inputs, fn
 
 
+@st.composite
+def matmul_transposed_case(draw):
+    """x @ w.T (nn.Linear's layout) and w.T @ x: matmul of a transposed view."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    if draw(st.booleans()):
+        return [draw(arrays((n, k))), draw(arrays((m, k)))], lambda x, w: x @ w.T
+    return [draw(arrays((k, n))), draw(arrays((k, m)))], lambda w, x: w.T @ x
+
+
 DERIVED_CASES = {
+    "matmul_T": matmul_transposed_case(),
     "sub": sub_case(),
     "neg": unary_case("__neg__"),
     "rsub": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: 1 - t)),
@@ -315,6 +325,15 @@ def test_leaf_grads_never_share_memory():
     np.testing.assert_allclose(seed, [1.0, 1.0, 1.0])
 
 
+def test_leaf_grads_are_c_ordered_for_transposed_weights():
+    w = Tensor(np.ones((3, 4)), requires_grad=True)
+    x = Tensor(np.arange(8.0).reshape(2, 4))
+    for _ in range(2):
+        (x @ w.T).sum().backward()
+    assert w.grad.flags.c_contiguous
+    np.testing.assert_allclose(w.grad, 2 * np.tile(x.data.sum(0), (3, 1)))
+
+
 def test_second_backward_through_freed_graph_raises():
     x = Tensor([1.0, 2.0], requires_grad=True)
     loss = (x.exp() * 2).sum()
@@ -324,6 +343,16 @@ def test_second_backward_through_freed_graph_raises():
     assert isinstance(info.value, RuntimeError)
     assert "second time" in str(info.value)
     np.testing.assert_allclose(x.grad, 2 * np.exp(x.data))  # untouched by the failed call
+
+
+def test_graph_structure_survives_backward_for_drawing():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    c = Tensor([3.0, 4.0])
+    h = x * c
+    loss = h.sum()
+    loss.backward()
+    assert loss._prev == (h,) and h._prev == (x,) and x._prev == ()
+    assert loss._op == "sum" and h._op == "mul" and x._op is None
 
 
 def test_retain_graph_allows_a_second_accumulating_backward():
@@ -379,6 +408,10 @@ def test_max_splits_gradient_among_ties():
     x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
     x.max(axis=1).sum().backward()
     np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_max_over_a_non_empty_axis_of_an_empty_tensor():
+    assert Tensor(np.ones((0, 3))).max(axis=1).shape == (0,)
 
 
 def test_unbroadcast_sums_over_broadcast_axes():
