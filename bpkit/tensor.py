@@ -559,8 +559,17 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data`` (numbers,
     nested lists or an ndarray) into ``.data``, like ``torch.tensor``. Python
     floats become float64; an ndarray keeps its dtype (float32 stays float32
-    through every operation, forward and backward). Only floating-point
-    tensors can require gradients.
+    through every operation, forward and backward; Python and numpy scalar
+    operands never upcast it). Only floating-point tensors can require
+    gradients.
+
+    Operations: ``+ - * / **`` (numbers on either side, numpy broadcasting),
+    ``@``, ``exp log tanh sigmoid relu``, ``sum mean max`` (axis, keepdims),
+    ``reshape transpose .T``, indexing (ints, slices, None, integer arrays:
+    repeated indices add up in backward). Comparisons give boolean ndarrays.
+    ``np.exp(t)`` raises (numpy functions would silently drop the graph): use
+    ``t.exp()`` or ``np.exp(t.data)``. ``x -= y`` on a leaf that requires grad
+    works only under ``no_grad()``, where it updates ``x.data`` in place.
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_parents", "_vjp", "_op", "_retain",
