@@ -61,6 +61,7 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)###[ \t]*BEGIN SOLUTION[ \t]*$")
 END = re.compile(r"^[ \t]*###[ \t]*END SOLUTION[ \t]*$")
 EXERCISE_ID = re.compile(r"Exercise\s+(\d+\.\d+)")
 HINT = re.compile(r"^[ \t]*#[ \t]*Hint:[ \t]*(?P<text>.*)$")
+FENCE = re.compile(r"^[ \t]*(```|~~~)")
 COMMENT = re.compile(r"^[ \t]*#(?!#)[ \t]?(?P<text>.*)$")
 NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
 MARKDOWN_STUB = "_Your answer here._"
@@ -148,13 +149,22 @@ def _stub(indent: str, block: list[str], exercise: str) -> list[str]:
 def stub_source(source: str, *, where: str = "cell", markdown: bool = False) -> str:
     """``source`` with every solution block replaced by its stub.
 
-    ``where`` names the notebook and cell in error messages.
+    ``where`` names the notebook and cell in error messages. In markdown
+    (``markdown=True``) a block becomes ``_Your answer here._``, and markers
+    inside fenced code (an example of the markers) are left alone.
     """
     lines = source.split("\n")
     out: list[str] = []
+    fenced = False  # markdown only: markers shown inside ``` fences are examples, not answers
     i = 0
     while i < len(lines):
         line = lines[i]
+        if markdown and FENCE.match(line):
+            fenced = not fenced
+        if fenced:
+            out.append(line)
+            i += 1
+            continue
         begin = BEGIN.match(line)
         if END.match(line):
             raise BuildError(f"{where}: '### END SOLUTION' (line {i + 1}) without a '### BEGIN SOLUTION' before it")

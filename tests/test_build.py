@@ -69,6 +69,17 @@ def test_stub_without_hint_and_last_exercise_id_wins():
     )
 
 
+def test_markdown_answer_block_but_not_a_fenced_example():
+    source = (
+        "Write it like this:\n```python\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n```\n"
+        "Answer:\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"
+    )
+    assert build.stub_source(source, markdown=True) == (
+        "Write it like this:\n```python\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n```\n"
+        "Answer:\n_Your answer here._"
+    )
+
+
 @pytest.mark.parametrize(
     "source, problem",
     [
