@@ -50,25 +50,32 @@ def report(label, ratio, ok, target, detail=""):
         failures.append(label)
 
 
-def timed(fn, *args):
-    """Seconds for one call of fn(*args). Garbage left by the previous
-    contender is collected first, outside the timing, so no one pays for
-    another's garbage (this favours micrograd, whose every node is a cycle)."""
-    gc.collect()
+def timed(fn, *args, collect=True):
+    """Seconds for one call of fn(*args). With collect, garbage left by the
+    previous contender is collected first, outside the timing, so no one pays
+    for another's garbage (this favours micrograd, whose every node is a cycle)."""
+    if collect:
+        gc.collect()
     start = time.perf_counter()
     fn(*args)
     return time.perf_counter() - start
 
 
-def interleave(contenders, repeats, warmup=1):
-    """{name: median seconds}, timing the contenders in turn, `repeats` rounds."""
+def interleave(contenders, repeats, warmup=1, collect=True):
+    """{name: median seconds}, timing the contenders in turn, `repeats` rounds.
+
+    collect: run the cycle collector before each timed call (see timed());
+    off for array code, whose graphs hold no cycles, since a full collection
+    before every millisecond-long step would also flush the CPU caches.
+    """
     for _ in range(warmup):
         for fn, args in contenders.values():
             fn(*args)
+    gc.collect()
     times = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, (fn, args) in contenders.items():
-            times[name].append(timed(fn, *args))
+            times[name].append(timed(fn, *args, collect=collect))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -251,9 +258,10 @@ def bench_tensor(repeats):
     for _ in range(3):
         losses = [float(fn(*args).item()) for fn, args in contenders.values()]
         assert max(losses) - min(losses) < 1e-4 * max(1.0, abs(losses[0])), losses
-    med = interleave(contenders, repeats * 30)
+    rounds = repeats * 60
+    med = interleave(contenders, rounds, warmup=20, collect=False)
     print("median step: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
-          + f" ({repeats * 30} rounds)")
+          + f" ({rounds} rounds)")
     ratio = med["bpkit"] / med["numpy"]
     report("Tensor vs hand numpy", f"{ratio:.2f}x its time", ratio <= 1.2, "<= 1.2x")
     if torch is None:
@@ -298,7 +306,7 @@ def main(argv=None):
     parser.add_argument("parts", nargs="*", metavar="{value,tensor,import}",
                         help="which benchmarks to run (default: all)")
     parser.add_argument("--repeats", type=int, default=7,
-                        help="rounds for (a) and (c); (b) runs 30x as many (default 7)")
+                        help="rounds for (a) and (c); (b) runs 60x as many (default 7)")
     args = parser.parse_args(argv)
     parts = args.parts or ["value", "tensor", "import"]
     unknown = set(parts) - {"value", "tensor", "import"}
