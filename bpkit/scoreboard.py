@@ -24,6 +24,7 @@ import atexit
 import json
 import math
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -267,7 +268,8 @@ def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int
         report = run_notebook(p, timeout=timeout)
         reports.append(report)
         if not as_json:
-            print(format_report(report) + ("\n" if len(paths) > 1 else ""), flush=True)
+            width = max(80, shutil.get_terminal_size((100, 24)).columns)
+            print(format_report(report, width) + ("\n" if len(paths) > 1 else ""), flush=True)
     if as_json:
         print(json.dumps(reports, indent=1))
     everything = [r for report in reports for r in report["exercises"]]
