@@ -136,12 +136,12 @@ def graph_layout(root, sweeps=4):
 
 
 def _fmt(x):
-    """A number with 4 decimals, an array as its shape, None as '-'."""
+    """A number (or one-element array) with 4 decimals, a bigger array as its shape, None as '-'."""
     if x is None:
         return "-"
     arr = np.asarray(x)
     if arr.size == 1 and arr.dtype.kind in "biuf":
-        return f"{float(arr):.4f}"
+        return f"{float(arr.reshape(-1)[0]):.4f}"   # a 0-d or (1,)-shaped array is one number
     return f"array{arr.shape}"
 
 
@@ -178,7 +178,14 @@ def draw_graph(root, ax=None, title=None, labels=None, show_grad=True, max_size=
     nodes, edges, layers, positions = graph_layout(root)
     n_layers = max(len(layers), 1)
     n_rows = max((len(layer) for layer in layers), default=1)
-    col_in, row_in = 1.6, 0.8          # inches per layer / per row at full size
+    names = {id(k): v for k, v in (labels or {}).items()}
+    texts = [_node_text(node, names) for node in nodes]
+    if not show_grad:
+        texts = [t.rsplit("\n", 1)[0] for t in texts]
+    widest = max((len(line) for t in texts for line in t.split("\n")), default=4)
+    # monospace: a character is ~0.6 em wide; the box (0.8 of a column) fits the widest line
+    col_in = max(1.6, (widest * 0.6 * fontsize / 72 + 0.2) / 0.8)
+    row_in = 0.8                          # inches per layer / per row at full size
     need_w, need_h = n_layers * col_in + 0.4, n_rows * row_in + 0.6
     scale = min(1.0, max_size[0] / need_w, max_size[1] / need_h)
     if ax is None:
@@ -189,7 +196,6 @@ def draw_graph(root, ax=None, title=None, labels=None, show_grad=True, max_size=
     fs = max(fontsize * scale, 1.0)
     box_w, box_h = 0.8, 0.75            # in data units (1 unit = one layer / one row)
     root_id = id(root)
-    names = {id(k): v for k, v in (labels or {}).items()}
 
     for k, node in enumerate(nodes):
         x, y = positions[k]
@@ -199,9 +205,7 @@ def draw_graph(root, ax=None, title=None, labels=None, show_grad=True, max_size=
                                     boxstyle="round,pad=0,rounding_size=0.08",
                                     facecolor=_lighten(colour), edgecolor=colour, linewidth=1.2,
                                     zorder=2))
-        text = _node_text(node, names)
-        if not show_grad:
-            text = text.rsplit("\n", 1)[0]
+        text = texts[k]
         ax.text(x, y, text, ha="center", va="center", fontsize=fs, family="monospace", zorder=3)
 
     for i, j in edges:

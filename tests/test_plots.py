@@ -117,6 +117,25 @@ def test_array_data_and_none_grad_are_shown():
     n.grad = None
     d = draw_graph(n)
     assert "leaf\ndata array(2, 3)\ngrad -" in [t.get_text() for t in d.ax.texts]
+    one = Node(np.array([0.25]))
+    one.grad = np.array([[1.5]])
+    assert "leaf\ndata 0.2500\ngrad 1.5000" in [t.get_text() for t in draw_graph(one).ax.texts]
+
+
+def test_draw_graph_with_bpkit_tensor():
+    Tensor = pytest.importorskip("bpkit.tensor").Tensor
+    W = Tensor(np.ones((2, 3)), requires_grad=True)
+    b = Tensor(np.zeros(3), requires_grad=True)
+    loss = (Tensor(np.ones((4, 2))) @ W + b).tanh().sum()
+    loss.backward()
+    d = draw_graph(loss)
+    texts = [t.get_text() for t in d.ax.texts]
+    assert any("data array(2, 3)\ngrad array(2, 3)" in t for t in texts)
+    assert any(f"data {float(loss.data):.4f}" in t for t in texts)   # the one-element root
+    ids = [id(n) for n in d.nodes]
+    assert id(W) in ids and id(b) in ids and d.nodes[-1] is loss
+    _check_layout(d.nodes, d.edges, d.layers, d.positions)
+    d.fig.canvas.draw()
 
 
 def test_large_graph_has_no_recursion_error_and_figure_is_capped():
