@@ -206,9 +206,10 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_failure=Fals
     ``raise_on_failure=True`` a mismatch raises GradcheckError instead, its
     message the report's table.
 
-    Inputs are restored after each perturbation, and their ``.grad`` is left
-    as it was before the call (gradcheck clears it for its own backward and
-    puts the old value back).
+    Inputs are restored after each perturbation, and ``.grad`` is left as it
+    was before the call, on the inputs and on every other leaf the backward
+    reaches (say a model's parameters that fn uses): gradcheck clears them
+    for its own backward and puts the old values back.
     """
     from bpkit.scalar import Value
     from bpkit.tensor import Tensor, no_grad
@@ -255,13 +256,17 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_failure=Fals
             return float(np.sum(out.data, dtype=np.float64))
         return float(np.sum(out.data * projection))
 
-    # 1. Analytic gradients, with the inputs' own .grad put aside.
-    saved = [args[i].grad for i in checked]
-    originals = [inputs[i].grad for i in checked]
-    for i in checked:
-        args[i].grad = 0.0 if isinstance(args[i], Value) else None
+    # 1. Analytic gradients. Every leaf this backward reaches (the inputs, and
+    #    e.g. a model's parameters that fn reads) gets its .grad back afterwards.
+    loss = as_loss(out)
+    leaves = _leaves(loss)
+    for i in checked:  # inputs not reached (fn ignores them) are leaves too
+        if not any(a is args[i] for a in leaves):
+            leaves.append(args[i])
+    saved = [leaf.grad for leaf in leaves]
     try:
-        loss = as_loss(out)
+        for leaf in leaves:
+            leaf.grad = 0.0 if isinstance(leaf, Value) else None
         if isinstance(loss, Value) or loss.requires_grad:
             loss.backward()
         analytic = []
@@ -272,10 +277,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_failure=Fals
             else:
                 analytic.append(np.zeros(args[i].data.shape) if g is None else np.array(g, dtype=np.float64))
     finally:
-        for i, g in zip(checked, saved):
-            args[i].grad = g
-        for i, g in zip(checked, originals):
-            inputs[i].grad = g
+        for leaf, g in zip(leaves, saved):
+            leaf.grad = g
     del out, loss
 
     # 2. Numeric gradients: perturb one number at a time, no graph needed.
@@ -304,6 +307,26 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_failure=Fals
     if raise_on_failure and not report:
         raise GradcheckError(str(report))
     return report
+
+
+def _leaves(root):
+    """The leaves of root's graph (Values without parents, Tensors without
+    parents that require grad), found with an explicit stack."""
+    parents = (lambda n: n._prev) if hasattr(root, "_prev") else (
+        lambda n: [p for p in (getattr(n, "_parents", None) or ()) if p is not None])
+    leaves, seen, stack = [], {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        ps = parents(node)
+        if not ps:
+            if not hasattr(node, "requires_grad") or node.requires_grad:
+                leaves.append(node)
+            continue
+        for p in ps:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return leaves
 
 
 def _compare(index, name, analytic, numeric, atol, rtol):

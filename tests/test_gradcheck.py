@@ -204,6 +204,19 @@ def test_inputs_and_their_grads_are_left_as_they_were():
     assert fresh.grad is None
 
 
+def test_grads_of_other_leaves_are_left_as_they_were():
+    """A model's parameters, read by fn through a closure, keep their .grad."""
+    W = Tensor(np.array([[0.5, -1.0], [2.0, 0.1]]), requires_grad=True)
+    W.grad = np.ones((2, 2))
+    w = Value(1.5)
+    x = Tensor(np.array([0.3, 0.7]), requires_grad=True)
+    assert gradcheck(lambda x: (W @ x).tanh().sum(), x)
+    assert np.array_equal(W.grad, np.ones((2, 2)))
+    v = Value(0.2)
+    assert gradcheck(lambda v: (w * v).tanh(), v)
+    assert w.grad == 0.0 and v.grad == 0.0
+
+
 def test_float32_inputs_are_checked_as_float64_copies():
     x = Tensor(np.array([0.5, 1.5], dtype=np.float32), requires_grad=True)
     with pytest.warns(PrecisionWarning, match="input 0 is float32"):
