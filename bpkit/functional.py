@@ -20,10 +20,11 @@ def _as_tensor(x):
 def _shifted(x, axis):
     """x minus its max along ``axis``: the largest entry becomes 0, so exp() cannot overflow.
 
-    The max is detached because softmax(x - c) = softmax(x) for any constant c:
-    its gradient through the shift is exactly zero, so we skip computing it.
+    The max is taken from the plain array ``x.data``, so the graph treats it as
+    a constant: softmax(x - c) = softmax(x) for any constant c, so the exact
+    gradient through the shift is zero anyway, and we skip computing it.
     """
-    return x - x.max(axis=axis, keepdims=True).detach()
+    return x - x.data.max(axis=axis, keepdims=True)
 
 
 def softmax(x, axis=-1):
@@ -49,7 +50,7 @@ def log_softmax(x, axis=-1):
 def _class_indices(targets, n, c):
     """Check targets and return them as an int64 array (N,), with messages for each mistake."""
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer) or t.size == 0):
+    if t.dtype.kind not in "iu" and t.size > 0:         # "iu": signed or unsigned integers (not bool)
         raise BpkitTypeError(
             f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}; "
             f"convert with np.asarray(targets).astype(np.int64)")
@@ -57,9 +58,8 @@ def _class_indices(targets, n, c):
         raise ShapeError(f"cross_entropy: targets must be 1-D class indices (N,), got shape {t.shape}")
     if t.shape[0] != n:
         raise ShapeError(f"cross_entropy: logits have batch size {n} but targets have {t.shape[0]}")
-    bad = (t < 0) | (t >= c)
-    if bad.any():
-        i = int(np.argmax(bad))
+    if n and (t.min() < 0 or t.max() >= c):
+        i = int(np.flatnonzero((t < 0) | (t >= c))[0])
         raise BpkitIndexError(
             f"cross_entropy: target {int(t[i])} (at position {i}) is out of range for "
             f"C = {c} classes (valid: 0 to {c - 1})")
