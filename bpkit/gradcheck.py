@@ -310,19 +310,17 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_failure=Fals
 
 
 def _leaves(root):
-    """The leaves of root's graph (Values without parents, Tensors without
-    parents that require grad), found with an explicit stack."""
-    parents = (lambda n: n._prev) if hasattr(root, "_prev") else (
-        lambda n: [p for p in (getattr(n, "_parents", None) or ()) if p is not None])
+    """The leaves of root's graph that can hold a gradient, found with an
+    explicit stack over ``_prev`` (the node protocol Value and Tensor share)."""
     leaves, seen, stack = [], {id(root)}, [root]
     while stack:
         node = stack.pop()
-        ps = parents(node)
-        if not ps:
-            if not hasattr(node, "requires_grad") or node.requires_grad:
+        parents = node._prev
+        if not parents:
+            if getattr(node, "requires_grad", True):  # Values always; Tensors if they require grad
                 leaves.append(node)
             continue
-        for p in ps:
+        for p in parents:
             if id(p) not in seen:
                 seen.add(id(p))
                 stack.append(p)
