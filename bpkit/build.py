@@ -222,12 +222,10 @@ def render(nb, name: str = "notebook"):
         where = f"{name}: cell {index}"
         if cell.cell_type == "code":
             new.source = stub_source(cell.source, where=where)
-            new.execution_count = None
-            if "keep-output" in tags:
-                for output in new.outputs:
-                    if "execution_count" in output:
-                        output.execution_count = None
-            else:
+            # A kept output keeps its execution count too: nbval (even --nbval-lax)
+            # rejects a cell that has outputs but was never run.
+            if "keep-output" not in tags:
+                new.execution_count = None
                 new.outputs = []
         elif cell.cell_type == "markdown":
             new.source = stub_source(cell.source, where=where, markdown=True)
