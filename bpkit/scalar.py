@@ -50,21 +50,23 @@ class Value:
     Attributes a learner (or ``bpkit.plots.draw_graph``) reads:
       data   the number (float)
       grad   d(last backward root) / d(this node), float
+      label  an optional name for drawings, e.g. Value(2.0, label="x")
       _op    the op that made this node ('' for a leaf), e.g. '*', 'tanh'
       _prev  the parents, a tuple of Values (empty for a leaf)
       _local d(this node) / d(parent) for each parent, a tuple of floats
              (None once a backward without retain_graph has used them)
     """
 
-    __slots__ = ("data", "grad", "_prev", "_local", "_op", "_serial", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_serial", "__weakref__")
 
-    def __init__(self, data, _prev=(), _local=(), _op=""):
+    def __init__(self, data, _prev=(), _local=(), _op="", *, label=""):
         if type(data) is not float:  # fast path: every op passes a float
             data = _as_number(data, "Value()")
         if _prev and not _grad_mode._grad_enabled:
             _prev, _local, _op = (), (), ""  # inside bpkit.no_grad(): a leaf, no graph
         self.data = data
         self.grad = 0.0
+        self.label = label
         self._prev = _prev
         self._local = _local
         self._op = _op

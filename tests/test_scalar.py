@@ -213,6 +213,10 @@ def test_constants_are_leaves_and_graph_is_drawable():
     (mul,) = y._prev
     assert mul._op == "*" and mul._prev[0] is x and mul._prev[1].data == 3.0
     assert (x ** 2)._op == "**2"
+    w = Value(0.5, label="w")
+    assert w.label == "w" and x.label == ""
+    x.label = "x"  # settable, as in micrograd's lecture
+    assert x.label == "x"
 
 
 def test_no_grad_builds_no_graph():
