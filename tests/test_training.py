@@ -1,6 +1,5 @@
 """bpkit.training: mini-batches, accuracy, and an end-to-end MLP on scikit-learn's digits."""
 import numpy as np
-import pytest
 
 from bpkit.functional import cross_entropy, mse_loss
 from bpkit.nn import Linear, ReLU, Sequential
@@ -20,7 +19,6 @@ def test_iterate_minibatches_covers_every_row_once():
 
 
 def digits():
-    sklearn = pytest.importorskip("sklearn")
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     X, y = load_digits(return_X_y=True)
