@@ -28,7 +28,7 @@ from operator import attrgetter, mul
 from bpkit import tensor as _grad_mode  # no_grad() state, shared by both engines
 from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
 
-__all__ = ["Value"]
+__all__ = ["Value", "DivisionByZero"]
 
 # Every node gets a serial number when it is created. A node's parents always
 # exist before it does, so "newest first" is a valid order for backward.
