@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from bpkit.errors import BpkitValueError, BpkitTypeError
+from bpkit.errors import BpkitTypeError, BpkitValueError
 from bpkit.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -49,7 +49,7 @@ class Optimizer:
                                       f"create it with requires_grad=True")
             if not p.is_leaf:
                 raise BpkitValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} was made by an "
-                                      f"operation); optimize the tensor you created, or a .detach() of it")
+                                      f"operation); pass the tensors you created with requires_grad=True")
             if id(p) not in seen:
                 seen.add(id(p))
                 self.params.append(p)
@@ -69,6 +69,10 @@ class Optimizer:
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 yield p, np.asarray(p.grad), state
+
+    def _hyper(self):
+        """The hyperparameters shown by repr (each subclass lists its own)."""
+        return {}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v}" for k, v in self._hyper().items())
