@@ -1,8 +1,9 @@
 """Losses and normalisations built from Tensor ops: softmax, log_softmax, cross_entropy, mse_loss.
 
-Every function here is a composition of the primitives in ``bpkit.tensor``, so
-none needs a backward of its own: autograd derives it, and the tests check the
-result against the closed form (e.g. d cross_entropy / d logits = (p - onehot) / N).
+Every function here is a composition of the primitives in ``bpkit.tensor`` (one
+of which is ``log_softmax``), so none needs a backward of its own: autograd
+derives it, and the tests check the result against the closed form
+(e.g. d cross_entropy / d logits = (p - onehot) / N).
 Names and conventions follow ``torch.nn.functional``.
 """
 import numpy as np
@@ -17,34 +18,24 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _shifted(x, axis):
-    """x minus its max along ``axis``: the largest entry becomes 0, so exp() cannot overflow.
-
-    The max is taken from the plain array ``x.data``, so the graph treats it as
-    a constant: softmax(x - c) = softmax(x) for any constant c, so the exact
-    gradient through the shift is zero anyway, and we skip computing it.
-    """
-    return x - x.data.max(axis=axis, keepdims=True)
-
-
 def softmax(x, axis=-1):
-    """Softmax along ``axis``: exp(x) / sum(exp(x)), computed as exp(x - max) / sum(...).
+    """Softmax along ``axis``: exp(x) / sum(exp(x)), computed as exp(log_softmax(x)).
 
     x: any shape, e.g. logits (N, C). Returns probabilities of the same shape
     that are positive and sum to 1 along ``axis``; stable for logits like 1e4.
     """
-    e = _shifted(_as_tensor(x), axis).exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    return log_softmax(x, axis).exp()
 
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, as (x - m) - log(sum(exp(x - m))) with m = max.
 
     x: any shape, e.g. logits (N, C). Taking the log of softmax() instead would
-    give log(0) = -inf for very negative logits; this form never does.
+    give log(0) = -inf for very negative logits; this form never does. It is one
+    primitive of the engine (``Tensor.log_softmax``, forward and backward side by
+    side in ``bpkit.tensor``), because every classifier's loss goes through it.
     """
-    z = _shifted(_as_tensor(x), axis)
-    return z - z.exp().sum(axis=axis, keepdims=True).log()
+    return _as_tensor(x).log_softmax(axis)
 
 
 def _class_indices(targets, n, c):

@@ -265,6 +265,23 @@ def relu(x):
     return out, vjp
 
 
+def log_softmax(x, axis=-1):
+    """out = x - log(sum(exp(x))) along ``axis``. x: (*S) -> out: (*S).
+
+    dx = g - softmax(x) * sum(g) along ``axis``, with softmax(x) = exp(out).
+    A fused primitive: the composition needs six graph nodes, and this op sits
+    under every classifier's loss, so one node keeps training fast. The max is
+    subtracted first (log-sum-exp), so logits of 1e4 neither overflow nor give NaN.
+    """
+    z = x - x.max(axis=axis, keepdims=True)
+    out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+    def vjp(g):
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return out, vjp
+
+
 def sum_(x, axis=None, keepdims=False):
     """out = x summed over ``axis`` (None: all; a tuple of non-negative ints).
 
@@ -359,6 +376,7 @@ PRIMITIVES = {
     "tanh": tanh,
     "sigmoid": sigmoid,
     "relu": relu,
+    "log_softmax": log_softmax,
     "sum": sum_,
     "max": max_,
     "reshape": reshape,
@@ -854,6 +872,12 @@ class Tensor:
 
     def relu(self):
         return _unary("relu", relu, self)
+
+    def log_softmax(self, axis=-1):
+        """log(softmax(x)) along ``axis``, computed stably (see the primitive)."""
+        if self.data.ndim == 0:
+            raise ShapeError("log_softmax: needs at least one axis, got a 0-d tensor")
+        return _unary("log_softmax", log_softmax, self, _axes(axis, self.data.shape, "log_softmax"))
 
     # -- reductions
     def sum(self, axis=None, keepdims=False):

@@ -86,6 +86,13 @@ def relu_case(draw):
 
 
 @st.composite
+def log_softmax_case(draw):
+    shape = draw(shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return [draw(arrays(shape))], lambda t: t.log_softmax(axis=axis)
+
+
+@st.composite
 def sum_case(draw):
     shape = draw(shapes())
     axis, keepdims = draw(axes(len(shape))), draw(st.booleans())
@@ -156,6 +163,7 @@ PRIMITIVE_CASES = {
     "tanh": unary_case("tanh"),
     "sigmoid": unary_case("sigmoid", -6.0, 6.0),
     "relu": relu_case(),
+    "log_softmax": log_softmax_case(),
     "sum": sum_case(),
     "max": max_case(),
     "reshape": reshape_case(),
