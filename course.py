@@ -36,12 +36,19 @@ def ensure_environment() -> Path:
     python = venv_python()
     if not python.exists():
         print(f"course.py: creating a virtual environment in {VENV}", flush=True)
-        venv.create(VENV, with_pip=True, clear=VENV.exists())
+        try:
+            venv.create(VENV, with_pip=True, clear=VENV.exists())
+        except (OSError, subprocess.CalledProcessError) as exc:
+            sys.exit(f"course.py: could not create {VENV} ({exc}); on Debian or Ubuntu, "
+                     "install Python's venv support first: sudo apt install python3-venv")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != wanted:
         print("course.py: installing bpkit and the course's dependencies (first run: a few minutes)", flush=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
-                        "-q", "-e", f"{ROOT}[test]"], check=True)
+        pip = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                              "-q", "-e", f"{ROOT}[test]"], capture_output=True, text=True)
+        if pip.returncode != 0:  # pip's own output only when it failed: it says why
+            print(pip.stdout, pip.stderr, sep="\n", file=sys.stderr)
+            sys.exit("course.py: installing the course's dependencies failed (pip's output is above)")
         STAMP.write_text(wanted)
     return python
 
