@@ -90,7 +90,8 @@ def _dead_cases():
     Z[:, [1, 4, 5]] = -np.abs(Z[:, [1, 4, 5]]) - 0.1  # three dead units
     Z2 = rng.normal(size=(20, 5)) + 0.5
     Z2[:, 2] = -np.abs(Z2[:, 2])                      # one dead unit
-    return [(Z,), (Z2,), (np.ones((4, 3)),)]
+    Z3 = np.array([[0.0, 1.0, -1.0], [-2.0, 0.0, 0.0]])  # exactly 0 counts as not firing: units 0 and 2 are dead
+    return [(Z,), (Z2,), (np.ones((4, 3)),), (Z3,)]
 
 
 EXERCISES = [
@@ -141,6 +142,7 @@ EXERCISES = [
             (lambda Z: float(np.mean(Z <= 0)), "expected"),
             (lambda Z: float(np.mean(np.all(Z <= 0, axis=1))), "expected"),
             (lambda Z: int(np.sum(np.all(Z <= 0, axis=0))), "factor"),
+            (lambda Z: float(np.mean(np.all(Z < 0, axis=0))), "expected 0.6667 but got 0.0"),
         ],
     ),
 ]
