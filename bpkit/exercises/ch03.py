@@ -89,6 +89,60 @@ def _central_cases():
     ]
 
 
+_F_TEXT = {_f_exp: "sum(exp(x))", _f_mix: "sum(sin(x) * x**2) + x[0] * x[-1]",
+           _f_matrix: "sum(tanh(x) * [[0, 1, 2], [3, 4, 5]])"}
+
+
+def _one_sided(f, x, eps=1e-5):
+    """The classic slip: (f(x + eps e_i) - f(x)) / eps, accurate only to about eps."""
+    fx = f(x)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = eps
+        grad[i] = (f(x + step) - fx) / eps
+    return grad
+
+
+def _verify_central(fn):
+    """Compare with the reference on each case, and name the two classic slips.
+
+    A one-sided difference is close (within about eps) but not within the tolerance,
+    which a bare comparison would report as "off by a factor of 1.00"; and x must not
+    be changed in place.
+    """
+    for f, x in _central_cases():
+        name = f"f(x) = {_F_TEXT[f]}, x = {short_repr(x, limit=80)}"
+        given = x.copy()
+        try:
+            got = fn(f, given)
+        except NotImplementedError:
+            raise
+        except Exception as err:  # shown as "raised ...": say which input it was
+            err.args = (f"{err} (for x of shape {x.shape})",)
+            raise
+        if not np.allclose(given, x, rtol=1e-12, atol=1e-15):  # restoring by += eps, -= eps may leave a last bit
+            change = float(np.max(np.abs(given - x)))
+            return (f"for {name}, your function changed x in place (an entry moved by {change:.1g}); "
+                    f"step on a copy, or undo each step before the next")
+        expected = central_difference(f, x)
+        message = compare(expected, got, rtol=1e-7, atol=1e-9)
+        if message is None:
+            continue
+        if np.shape(got) == x.shape:
+            got = np.asarray(got, dtype=float)
+            for eps in (1e-5, 1e-6, 1e-4):
+                for sign in (1.0, -1.0):
+                    if np.allclose(got, _one_sided(f, x, sign * eps), rtol=1e-9, atol=1e-12):
+                        return (f"for {name}, your values are close but not close enough: they match the "
+                                f"one-sided difference (f(x {'+' if sign > 0 else '-'} eps e_i) - f(x)) / "
+                                f"{'' if sign > 0 else '-'}eps with eps = {eps:g}, whose error is of order eps; "
+                                f"a central difference steps both ways, (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), "
+                                f"and its error is of order eps**2")
+        return f"for {name}, {message}"
+    return None
+
+
 def _forward_cases():
     rng = np.random.default_rng(34)
     A = rng.normal(size=(3, 5))
@@ -123,6 +177,17 @@ def _verify_forward(fn):
     return None
 
 
+def _x_in_place(f, x, eps=1e-5):
+    """A listed mistake: steps x in place and never undoes the step."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        up = f(x)
+        x[i] -= 2 * eps
+        grad[i] = (up - f(x)) / (2 * eps)
+    return grad
+
+
 EXERCISES = [
     Exercise(
         id="3.1",
@@ -154,16 +219,17 @@ EXERCISES = [
         id="3.3",
         title="central differences",
         reference=central_difference,
-        cases=_central_cases,
+        verify=_verify_central,
         hint="for each index i: copy x, add eps at i, subtract eps at i, and divide the difference of f by 2 eps",
         rtol=1e-7,
         atol=1e-9,
         mistakes=[
             (lambda f, x, eps=1e-5: np.array([(f(x + eps * e) - f(x)) / eps
-                                             for e in np.eye(x.size)]).reshape(x.shape), "expected"),
+                                             for e in np.eye(x.size)]).reshape(x.shape), "one-sided"),
+            (_x_in_place, "in place"),
             (lambda f, x, eps=1e-5: 2 * central_difference(f, x, eps), "factor"),
             (lambda f, x, eps=1e-5: np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps)
-                                             for e in np.eye(x.size)]), "raised"),
+                                             for e in np.eye(x.size)]), "shape (2, 3)"),
         ],
     ),
     Exercise(
