@@ -231,6 +231,14 @@ def test_compare_messages(expected, got, fragment):
     assert "\n" not in message
 
 
+def test_a_ratio_near_one_is_not_called_a_factor():
+    """Just outside a tight tolerance: say expected/got with enough digits, not 'factor of 1.00'."""
+    expected = np.array([2.7, 4.5, 7.4])
+    message = compare(expected, expected * (1 + 2e-6), rtol=1e-7, atol=1e-9)
+    assert message is not None and "factor" not in message, message
+    assert message.startswith("expected array([2.7, 4.5, 7.4]) but got array([2.7000054")
+
+
 class _FakeTensor:  # stands in for bpkit.Tensor / bpkit.Value (duck-typed by name + module)
     def __init__(self, data):
         self.data = np.asarray(data, dtype=float)

@@ -244,7 +244,9 @@ def _compare_arrays(expected, got, rtol, atol):
         return f"wrong sign: got the negative of the expected values ({short_repr(expected)})"
     if big.any():
         r = float(np.median(g[big] / e[big]))
-        if (r != 0 and np.isfinite(r) and np.allclose(g[finite], r * e[finite], rtol=max(rtol, 1e-6), atol=atol)
+        # a ratio within 1% of 1 is closeness, not a factor: fall through to "expected ... got"
+        if (r != 0 and np.isfinite(r) and abs(r - 1) > 0.01
+                and np.allclose(g[finite], r * e[finite], rtol=max(rtol, 1e-6), atol=atol)
                 and (not scalar or _nice_factor(r))):
             return f"looks off by a factor of {_float_repr(r, 2) if abs(r) < 0.01 or abs(r) >= 1e6 else f'{r:.2f}'} (expected {short_repr(expected)}, got {short_repr(got)})"
     if not scalar and e.ndim >= 2 and e.shape[-1] == e.shape[-2]:
