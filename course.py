@@ -56,8 +56,10 @@ def ensure_environment() -> Path:
 def run(python: Path, *args: str) -> int:
     """Run ``python ...`` from the checkout, with the environment activated.
 
-    ``.venv``'s scripts come first on PATH, so ``python -m bpkit ...`` typed in
-    JupyterLab's terminal or in a notebook's ``!`` line uses the course's Python.
+    ``.venv``'s scripts come first on PATH, so ``!python -m bpkit ...`` in a
+    notebook uses the course's Python. (JupyterLab's terminal runs your shell's
+    start-up files, which may put pyenv or conda first again: type
+    ``.venv/bin/python -m bpkit ...`` there.)
     """
     print("course.py: $", "python", *args, flush=True)
     env = dict(os.environ, VIRTUAL_ENV=str(VENV))

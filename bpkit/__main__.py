@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"bpkit {args.command}: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:  # run with a Python that is not the course's
+        print(f"bpkit {args.command}: this Python ({sys.executable}) lacks the package "
+              f"{exc.name!r}; use the course's environment: .venv/bin/python -m bpkit "
+              f"{args.command} ... (Windows: .venv\\Scripts\\python), or run `python3 course.py lab` "
+              "once to create it", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"bpkit {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -379,9 +379,10 @@ def build(paths: list[str] | None = None, force: bool = False, root: Path | None
     if edited and not force:
         for path in edited:
             report.lines.append(f"{_rel(path, root)}: changed since build wrote it (your work?); not overwritten")
+        names = " ".join(_rel(path, root) for path in edited)
         report.lines.append(
-            "build: nothing written; use `python -m bpkit build --force` to replace "
-            "(it first keeps a copy as <chapter>.bak-<date>)"
+            f"build: nothing written; to replace them, run `python -m bpkit build --force {names}` "
+            "(it first keeps a copy of each as <chapter>.bak-<date>)"
         )
         report.code = 1
         return report

@@ -193,7 +193,7 @@ def test_edited_chapter_survives_build_and_force_keeps_a_backup(checkout, capsys
 
     assert run(checkout) == 1
     out = capsys.readouterr().out
-    assert "chapters/01_demo.ipynb: changed since build wrote it" in out and "--force" in out
+    assert "chapters/01_demo.ipynb: changed since build wrote it" in out and "build --force chapters/01_demo.ipynb" in out
     assert path.read_bytes() == learner
     assert sorted(p.name for p in (checkout / "chapters").iterdir()) == [build.MANIFEST_NAME, "01_demo.ipynb"]
 

@@ -45,3 +45,16 @@ def test_python_dash_m_runs_without_traceback(tmp_path):
     assert result.stderr == f"bpkit check: {tmp_path / 'missing.ipynb'}: no such notebook\n"
     help_ = subprocess.run([sys.executable, "-m", "bpkit", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert help_.returncode == 0 and "doctor" in help_.stdout
+
+
+def test_a_missing_package_is_one_line_naming_the_course_environment(monkeypatch, capsys):
+    """Run with a Python that is not the course's: say so, no traceback."""
+    import bpkit.__main__ as cli
+
+    def doctor_without_nbclient(args):
+        raise ModuleNotFoundError("No module named 'nbclient'", name="nbclient")
+
+    monkeypatch.setattr(cli, "_doctor", doctor_without_nbclient)
+    assert cli.main(["doctor"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'nbclient'" in err and ".venv/bin/python -m bpkit doctor" in err
