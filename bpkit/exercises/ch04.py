@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bpkit.exercises.compare import compare
 from bpkit.exercises.core import Exercise
 
 __all__ = ["EXERCISES", "Node", "local_grads", "topological_order", "backward",
@@ -365,6 +366,31 @@ def _mlp_cases():
     return cases
 
 
+def _describe_mlp(cache, dout):
+    """'a 3-4-6-2 network and a batch of N = 5': the case in the learner's terms, not as raw arrays."""
+    sizes = [cache.A[0].shape[1]] + [W.shape[1] for W in cache.W]
+    return f"a {'-'.join(map(str, sizes))} network and a batch of N = {dout.shape[0]}"
+
+
+def _verify_mlp_backward(fn):
+    """Compare with the reference on each case; name the network by its layer sizes; catch in-place edits."""
+    for cache, dout in _mlp_cases():
+        expected = mlp_backward(cache, dout)
+        given_cache = MLPCache(*(tuple(a.copy() for a in arrays) for arrays in cache))
+        given_dout = dout.copy()
+        got = fn(given_cache, given_dout)
+        if not np.array_equal(given_dout, dout):
+            return ("your function changed dout in place (delta = dout does not copy, so delta *= ... "
+                    "changes dout too); write delta = delta * ... or delta = delta @ ..., which build new arrays")
+        for field, before, after in zip(MLPCache._fields, cache, given_cache):
+            if any(not np.array_equal(b, a) for b, a in zip(before, after)):
+                return f"your function changed cache.{field} in place; the backward pass should only read the cache"
+        message = compare(expected, got, rtol=1e-6, atol=1e-9)
+        if message:
+            return f"for {_describe_mlp(cache, dout)}: {message}"
+    return None
+
+
 def _mlp_no_activation_grad(cache, dout):
     grads, delta = {}, dout
     for l in range(len(cache.W), 0, -1):
@@ -432,15 +458,13 @@ EXERCISES = [
         id="4.4",
         title="an MLP's backward pass by hand",
         reference=mlp_backward,
-        cases=_mlp_cases,
+        verify=_verify_mlp_backward,
         hint=("start with delta = dout; per layer from the top: dW = A[l-1].T @ delta, db = delta.sum(axis=0), "
               "then delta = (delta @ W[l-1].T) * (1 - tanh(Z[l-2])**2)"),
-        rtol=1e-6,
-        atol=1e-9,
         mistakes=[
             (_mlp_no_activation_grad, "expected"),
-            (_mlp_mean_bias, "b"),
-            (_mlp_transposed_dw, "shape"),
+            (_mlp_mean_bias, "'b"),
+            (_mlp_transposed_dw, "transposed"),
         ],
     ),
 ]
