@@ -8,7 +8,12 @@ Each ``solutions/NN_name.ipynb`` becomes ``chapters/NN_name.ipynb``:
   ``### END SOLUTION`` (nbgrader's markers) becomes a stub at the block's
   indentation: its ``# Hint:`` lines, then
   ``raise NotImplementedError("Exercise N.M: <hint>")``; N.M is the last
-  ``Exercise N.M`` written in the cell before the block (the docstring);
+  ``Exercise N.M`` written in the cell before the block, outside solution
+  blocks (the docstring); the ``raise`` takes the indentation of the
+  block's first line of code, so a marker indented oddly still gives valid
+  Python; a code line that mentions ``BEGIN SOLUTION`` or ``END SOLUTION``
+  but is not a marker on a line of its own is an error (it would leak the
+  answer);
 * in markdown cells such a block becomes ``_Your answer here._``;
 * cells tagged ``instructor`` are dropped;
 * outputs and execution counts are cleared, except in cells tagged
@@ -57,8 +62,10 @@ __all__ = [
 ]
 
 MANIFEST_NAME = ".build-manifest.json"
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)###[ \t]*BEGIN SOLUTION[ \t]*$")
-END = re.compile(r"^[ \t]*###[ \t]*END SOLUTION[ \t]*$")
+BEGIN = re.compile(r"^[ \t]*###[ \t]*BEGIN SOLUTION\s*$")  # \s also takes a stray \r
+END = re.compile(r"^[ \t]*###[ \t]*END SOLUTION\s*$")
+MARKER_LIKE = re.compile(r"#.*\b(BEGIN|END)\s+SOLUTION\b")  # a near-miss: a typo'd marker
+INDENT = re.compile(r"^[ \t]*")
 EXERCISE_ID = re.compile(r"Exercise\s+(\d+\.\d+)")
 HINT = re.compile(r"^[ \t]*#[ \t]*Hint:[ \t]*(?P<text>.*)$")
 FENCE = re.compile(r"^[ \t]*(```|~~~)")
@@ -125,8 +132,15 @@ def _string_literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _stub(indent: str, block: list[str], exercise: str) -> list[str]:
-    """The lines replacing one code block: its hint comments, then the raise."""
+def _stub(marker: str, block: list[str], exercise: str) -> list[str]:
+    """The lines replacing one code block: its hint comments, then the raise.
+
+    The raise is indented like the block's first line of code (the marker's
+    own indentation only when the block has no code), so the stub compiles
+    wherever the marker sits.
+    """
+    code = [line for line in block if line.strip() and not line.lstrip().startswith("#")]
+    indent = INDENT.match(code[0] if code else marker).group()
     kept, hints, in_hint = [], [], False
     for line in block:
         hint = HINT.match(line)
@@ -146,6 +160,17 @@ def _stub(indent: str, block: list[str], exercise: str) -> list[str]:
     return [*kept, f"{indent}raise NotImplementedError({_string_literal(message)})"]
 
 
+def _refuse_near_miss(line: str, index: int, where: str) -> None:
+    """A code line that mentions BEGIN/END SOLUTION but is no marker (a typo such as
+    ``## BEGIN SOLUTION`` or text after the marker) would hand the answer to the
+    learner: refuse it."""
+    if MARKER_LIKE.search(line):
+        raise BuildError(
+            f"{where}: line {index + 1} mentions a solution marker but is not '### BEGIN SOLUTION' or "
+            f"'### END SOLUTION' on a line of its own: {line.strip()!r}"
+        )
+
+
 def stub_source(source: str, *, where: str = "cell", markdown: bool = False) -> str:
     """``source`` with every solution block replaced by its stub.
 
@@ -156,6 +181,7 @@ def stub_source(source: str, *, where: str = "cell", markdown: bool = False) -> 
     lines = source.split("\n")
     out: list[str] = []
     fenced = False  # markdown only: markers shown inside ``` fences are examples, not answers
+    exercise = None  # the last 'Exercise N.M' seen outside solution blocks
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -165,10 +191,14 @@ def stub_source(source: str, *, where: str = "cell", markdown: bool = False) -> 
             out.append(line)
             i += 1
             continue
-        begin = BEGIN.match(line)
         if END.match(line):
             raise BuildError(f"{where}: '### END SOLUTION' (line {i + 1}) without a '### BEGIN SOLUTION' before it")
-        if not begin:
+        if not BEGIN.match(line):
+            if not markdown:
+                _refuse_near_miss(line, i, where)
+            found = EXERCISE_ID.findall(line)
+            if found:
+                exercise = found[-1]
             out.append(line)
             i += 1
             continue
@@ -176,33 +206,39 @@ def stub_source(source: str, *, where: str = "cell", markdown: bool = False) -> 
         while j < len(lines) and not END.match(lines[j]):
             if BEGIN.match(lines[j]):
                 raise BuildError(f"{where}: '### BEGIN SOLUTION' (line {j + 1}) inside another solution block (line {i + 1})")
+            if not markdown:
+                _refuse_near_miss(lines[j], j, where)
             j += 1
         if j == len(lines):
             raise BuildError(f"{where}: '### BEGIN SOLUTION' (line {i + 1}) has no '### END SOLUTION'")
         block = lines[i + 1 : j]
         if markdown:
             out.append(MARKDOWN_STUB)
+        elif exercise is None:
+            raise BuildError(
+                f"{where}: solution block (line {i + 1}) has no 'Exercise N.M' before it in the cell "
+                f"(write it in the function's docstring)"
+            )
         else:
-            ids = EXERCISE_ID.findall("\n".join(lines[:i]))
-            if not ids:
-                raise BuildError(
-                    f"{where}: solution block (line {i + 1}) has no 'Exercise N.M' before it in the cell "
-                    f"(write it in the function's docstring)"
-                )
-            out.extend(_stub(begin.group("indent"), block, ids[-1]))
+            out.extend(_stub(line, block, exercise))
         i = j + 1
     return "\n".join(out)
 
 
 def _cell_id(name: str, index: int) -> str:
-    """A deterministic id for a cell that has none (old notebooks)."""
-    return hashlib.sha1(f"{name}:{index}".encode()).hexdigest()[:8]
+    """A deterministic id for a cell whose id is missing or repeats an earlier one.
+
+    Seeded by the file name alone, so the id does not depend on how the
+    notebook was named on the command line.
+    """
+    return hashlib.sha1(f"{Path(name).name}:{index}".encode()).hexdigest()[:8]
 
 
 def render(nb, name: str = "notebook"):
     """The learner's copy of solution notebook ``nb`` (a new NotebookNode).
 
-    ``name`` names the notebook in error messages and seeds missing cell ids.
+    ``name`` names the notebook in error messages; its file name seeds the
+    ids of cells whose id is missing or repeated.
     """
     import nbformat
 
@@ -211,13 +247,15 @@ def render(nb, name: str = "notebook"):
     result.metadata = nbformat.NotebookNode(
         {key: copy.deepcopy(nb.metadata[key]) for key in NOTEBOOK_METADATA_KEPT if key in nb.metadata}
     )
-    cells = []
+    cells, ids = [], set()
     for index, cell in enumerate(nb.cells):
         tags = list(cell.get("metadata", {}).get("tags", []))
         if "instructor" in tags:
             continue
         new = copy.deepcopy(cell)
-        new["id"] = cell.get("id") or _cell_id(name, index)
+        cell_id = cell.get("id")
+        new["id"] = cell_id if cell_id and cell_id not in ids else _cell_id(name, index)
+        ids.add(new["id"])
         new.metadata = nbformat.NotebookNode({"tags": tags} if "tags" in cell.get("metadata", {}) else {})
         where = f"{name}: cell {index}"
         if cell.cell_type == "code":
@@ -235,11 +273,16 @@ def render(nb, name: str = "notebook"):
 
 
 def render_bytes(solution: Path, name: str | None = None) -> bytes:
-    """The exact bytes build writes for ``solution`` (nbformat's 1-space JSON + newline)."""
+    """The exact bytes build writes for ``solution`` (nbformat's 1-space JSON + newline).
+
+    Read without nbformat's validation, which gives a cell with no id (or a
+    repeated one) a random id: ``render`` gives it a deterministic one, so
+    building twice writes the same bytes.
+    """
     import nbformat
 
     try:
-        nb = nbformat.read(str(solution), as_version=4)
+        nb = nbformat.convert(nbformat.reader.reads(solution.read_text(encoding="utf-8")), 4)
     except Exception as exc:  # unreadable JSON, wrong version, ...
         raise BuildError(f"{name or solution}: cannot read notebook: {exc}".splitlines()[0]) from exc
     text = nbformat.writes(render(nb, name or solution.name))
@@ -317,7 +360,8 @@ def check(paths: list[str] | None = None, root: Path | None = None) -> BuildRepo
             report.lines.append(f"{_rel(chapters / MANIFEST_NAME, root)}: record for {solution.name} is out of date")
     if not paths:
         for path in _stale(root, chapters):
-            report.lines.append(f"{_rel(path, root)}: stale, no solutions/{path.name}")
+            fix = "build removes it" if path.name in manifest else "build did not make it and leaves it: delete it by hand"
+            report.lines.append(f"{_rel(path, root)}: stale, no solutions/{path.name} ({fix})")
         names = {p.name for p in selected}
         for name in sorted(set(manifest) - names):
             report.lines.append(f"{_rel(chapters / MANIFEST_NAME, root)}: record for {name}, which has no solution")
@@ -353,7 +397,8 @@ def build(paths: list[str] | None = None, force: bool = False, root: Path | None
     writes: list[tuple[Path, bytes]] = []
     removals: list[Path] = []
     edited: list[Path] = []
-    for solution in _select(root, paths):
+    selected = _select(root, paths)
+    for solution in selected:
         target = chapters / solution.name
         wanted = render_bytes(solution, _rel(solution, root))
         if target.is_file():
@@ -372,7 +417,7 @@ def build(paths: list[str] | None = None, force: bool = False, root: Path | None
             if _sha256(path.read_bytes()) != manifest[path.name]:
                 edited.append(path)
             removals.append(path)
-        for name in set(manifest) - {p.name for p in _select(root, None)}:
+        for name in set(manifest) - {p.name for p in selected}:
             if not (chapters / name).exists():
                 del manifest[name]
 

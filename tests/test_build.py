@@ -80,6 +80,31 @@ def test_markdown_answer_block_but_not_a_fenced_example():
     )
 
 
+def test_exercise_id_comes_from_outside_solution_blocks():
+    """Two blocks in one cell: an id mentioned in the first block's hint is not the second's."""
+    source = (
+        'def f(x):\n    """Exercise 1.1: f."""\n    ### BEGIN SOLUTION\n    # Hint: as in Exercise 0.3.\n'
+        "    a = x\n    ### END SOLUTION\n    ### BEGIN SOLUTION\n    return a\n    ### END SOLUTION\n"
+        'def g(x):\n    """Exercise 1.2: g."""\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION'
+    )
+    out = build.stub_source(source)
+    messages = [line.split('"')[1] for line in out.splitlines() if "raise" in line]
+    assert [m.split(":")[0] for m in messages] == ["Exercise 1.1", "Exercise 1.1", "Exercise 1.2"]
+    compile(out, "<stub>", "exec")
+
+
+def test_stub_takes_the_indentation_of_the_code_not_the_marker():
+    source = 'def f(x):\n    """Exercise 1.1"""\n### BEGIN SOLUTION\n    # Hint: h.\n    return x\n### END SOLUTION'
+    out = build.stub_source(source)
+    assert out.endswith('\n    # Hint: h.\n    raise NotImplementedError("Exercise 1.1: h.")')
+    compile(out, "<stub>", "exec")
+
+
+def test_markers_with_a_stray_carriage_return_are_markers():
+    source = '"""Exercise 1.1"""\r\n### BEGIN SOLUTION\r\nanswer = 42\r\n### END SOLUTION\r\n'
+    assert "answer" not in build.stub_source(source)
+
+
 @pytest.mark.parametrize(
     "source, problem",
     [
@@ -87,6 +112,10 @@ def test_markdown_answer_block_but_not_a_fenced_example():
         ("x = 1\n### END SOLUTION\n", "without a '### BEGIN SOLUTION'"),
         ("'''Exercise 1.1'''\n### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", "inside another"),
         ("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "no 'Exercise N.M'"),
+        # near-miss markers would hand the answer to the learner
+        ("'''Exercise 1.1'''\n## BEGIN SOLUTION\nx = 1\n## END SOLUTION\n", "line 2 mentions a solution marker"),
+        ("'''Exercise 1.1'''\n### BEGIN SOLUTION (a)\nx = 1\n### END SOLUTION\n", "line 2 mentions a solution marker"),
+        ("'''Exercise 1.1'''\n### BEGIN SOLUTION\nx = 1\n#### END SOLUTION\n### END SOLUTION\n", "line 4 mentions"),
     ],
 )
 def test_marker_errors_name_notebook_and_cell(source, problem):
@@ -164,7 +193,22 @@ def test_check_detects_missing_drift_and_stale(checkout, capsys):
 
     shutil.copy(FIXTURE, checkout / "chapters" / "09_gone.ipynb")
     assert run(checkout, "--check") == 1
-    assert "chapters/09_gone.ipynb: stale" in capsys.readouterr().out
+    assert "chapters/09_gone.ipynb: stale, no solutions/09_gone.ipynb (build did not make it" in capsys.readouterr().out
+
+
+def test_cells_without_or_with_repeated_ids_get_stable_ids(checkout):
+    """nbformat invents random ids for these on reading; build must write the same bytes every time."""
+    solution = checkout / "solutions" / "01_demo.ipynb"
+    data = json.loads(solution.read_text())
+    del data["cells"][0]["id"]
+    data["cells"][2]["id"] = data["cells"][1]["id"]
+    solution.write_text(json.dumps(data))
+    assert run(checkout) == 0
+    written = (checkout / "chapters" / "01_demo.ipynb").read_bytes()
+    ids = [c["id"] for c in json.loads(written)["cells"]]
+    assert len(set(ids)) == len(ids) and ids[1] == data["cells"][1]["id"]
+    assert written == build.render_bytes(solution)  # the same ids however the notebook is named
+    assert run(checkout, "--check") == 0
 
 
 def test_check_notices_an_out_of_date_manifest(checkout, capsys):
