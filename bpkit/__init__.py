@@ -11,14 +11,16 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 # name -> module that defines it; loaded on first use (PEP 562), so importing
-# bpkit costs almost nothing beyond numpy.
+# bpkit loads not even numpy (`python -m bpkit doctor` must run, and say what
+# is missing, under a Python without the course's packages).
 _EXPORTS = {
     "Value": "bpkit.scalar",
     "Tensor": "bpkit.tensor",
     "no_grad": "bpkit.tensor",
-    "gradcheck": "bpkit.gradcheck",
 }
-_SUBMODULES = {"functional", "nn", "optim", "errors"}
+# `bpkit.gradcheck` is always the module (callable: bpkit.gradcheck(fn, ...)
+# runs gradcheck.gradcheck), so bpkit.gradcheck.numerical_grad works too.
+_SUBMODULES = {"functional", "nn", "optim", "errors", "gradcheck"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 

@@ -290,16 +290,16 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_failure=Fals
     for k, i in enumerate(checked):
         a = args[i]
         if isinstance(a, Value):
+            def at(x, a=a):  # a Value holds a float, not an array: copy the nudged x into it
+                a.data = float(x)
+                return evaluate()
+
             old = a.data
             try:
-                a.data = old + eps
-                f_plus = evaluate()
-                a.data = old - eps
-                f_minus = evaluate()
+                numeric = numerical_grad(at, old, eps)
             finally:
                 a.data = old
-            numeric = np.array((f_plus - f_minus) / (2 * eps))
-        else:
+        else:  # a float64 Tensor: numerical_grad nudges its .data in place
             numeric = numerical_grad(lambda _: evaluate(), a.data, eps)
         rows.append(_compare(i, names[i], analytic[k], numeric, atol, rtol))
 
@@ -355,11 +355,14 @@ def _parameter_names(fn, n):
     return names
 
 
-# `bpkit.gradcheck` is both this module and (through bpkit/__init__.py) the
-# function. Whichever one a learner ends up holding, calling it should check
-# gradients, so the module is made callable.
+# `bpkit.gradcheck` is this module (bpkit/__init__.py loads it lazily, as a
+# submodule), and it is callable, so both the chapters' `bpkit.gradcheck(fn, x)`
+# and `bpkit.gradcheck.numerical_grad` work, whatever was imported first.
+# (Importing the function eagerly in bpkit/__init__.py instead would shadow
+# the module and make `import bpkit` load numpy.)
 class _CallableModule(types.ModuleType):
     def __call__(self, fn, *inputs, **kwargs):
+        """gradcheck(fn, *inputs, ...): see bpkit.gradcheck.gradcheck."""
         return gradcheck(fn, *inputs, **kwargs)
 
 

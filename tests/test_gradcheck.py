@@ -1,6 +1,8 @@
 """Tests for bpkit.gradcheck: it passes right gradients, catches wrong ones,
 reports them readably, and leaves its inputs as it found them."""
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -232,11 +234,23 @@ def test_bad_calls():
         gradcheck(lambda v: 1.0, Value(1.0))
 
 
-def test_bpkit_gradcheck_is_callable_however_it_is_reached():
-    import bpkit.gradcheck as module
-    v = Value(2.0)
-    assert module(lambda v: v * v, v)
-    assert bpkit.gradcheck(lambda v: v * v, v)
+@pytest.mark.parametrize("first", [
+    "import bpkit; bpkit.gradcheck",
+    "from bpkit import gradcheck",
+    "import bpkit.gradcheck",
+    "from bpkit.gradcheck import numerical_grad",
+])
+def test_bpkit_gradcheck_is_the_callable_module_whatever_is_imported_first(first):
+    """bpkit.gradcheck(fn, x) and bpkit.gradcheck.numerical_grad both work, in any import order."""
+    code = (f"{first}\n"
+            "import sys, bpkit\n"
+            "from bpkit import gradcheck\n"
+            "import bpkit.gradcheck as module\n"
+            "assert gradcheck is module is bpkit.gradcheck is sys.modules['bpkit.gradcheck']\n"
+            "assert bpkit.gradcheck(lambda v: v * v, bpkit.Value(2.0))\n"
+            "assert abs(bpkit.gradcheck.numerical_grad(lambda x: x ** 2, 3.0) - 6.0) < 1e-6\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 @given(x=shapes(min_dims=1, max_dims=2).flatmap(lambda s: arrays(s, -1.5, 1.5)),
