@@ -1,11 +1,14 @@
-"""Hypothesis strategies shared by the test modules, and a central-difference helper.
+"""Hypothesis strategies shared by the test modules.
 
 Shapes are small (sides up to 4, at most 3 dimensions, 0-d included) so a
 finite-difference check stays fast. Value strategies keep inputs where the
 function is smooth: away from kinks (relu at 0), ties (max), poles (1/x)
 and overflow (exp).
 
-    from strategies import shapes, broadcastable_shapes, arrays, central_difference
+    from strategies import shapes, broadcastable_shapes, arrays
+
+Central differences are not here: tests use ``bpkit.gradcheck.numerical_grad``,
+the one implementation the notebooks use too.
 """
 import numpy as np
 from hypothesis import strategies as st
@@ -20,7 +23,6 @@ __all__ = [
     "arrays_without_ties",
     "axes",
     "weights_like",
-    "central_difference",
 ]
 
 
@@ -102,24 +104,3 @@ def weights_like(shape):
     """Random weights w for the scalar test function sum(out * w)."""
     return arrays(shape, -2.0, 2.0)
 
-
-def central_difference(f, inputs, index, eps=1e-6):
-    """d f / d inputs[index] by central differences, in float64.
-
-    f: a function of float64 arrays returning a number; inputs: a list of
-    arrays (not modified). Each entry is nudged by +-eps in turn:
-    (f(x + eps) - f(x - eps)) / (2 eps) has error O(eps^2).
-    """
-    xs = [np.array(x, dtype=np.float64) for x in inputs]
-    x = xs[index]
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: nudging flat nudges x
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f(*xs)
-        flat[i] = old - eps
-        down = f(*xs)
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return grad

@@ -10,7 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
+from bpkit.gradcheck import numerical_grad
 from bpkit.scalar import DivisionByZero, Value
+from bpkit.tensor import Tensor
+
 
 def finite(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
@@ -62,20 +65,12 @@ NARY = {
 }
 
 
-def numeric_derivatives(f, xs, h=1e-6):
-    """Central differences of f(*Values).data with respect to each input."""
-    out = []
-    for i in range(len(xs)):
-        up = [Value(x + h if j == i else x) for j, x in enumerate(xs)]
-        down = [Value(x - h if j == i else x) for j, x in enumerate(xs)]
-        out.append((f(*up).data - f(*down).data) / (2 * h))
-    return out
-
-
 def check_derivatives(f, xs):
+    """backward() of f(*Values) against central differences of f in each input."""
     values = [Value(x) for x in xs]
     f(*values).backward()
-    for v, num in zip(values, numeric_derivatives(f, xs)):
+    numeric = numerical_grad(lambda x: f(*map(Value, x)).data, xs)
+    for v, num in zip(values, numeric):
         assert v.grad == pytest.approx(num, rel=1e-5, abs=1e-6)
 
 
@@ -364,8 +359,6 @@ def test_dot_length_mismatch_raises():
 # Value and Tensor agree on the same computation
 
 def test_value_and_tensor_agree_on_a_small_mlp():
-    tensor_mod = pytest.importorskip("bpkit.tensor")
-    Tensor = tensor_mod.Tensor
     rng = np.random.default_rng(0)
     x, W1, b1, W2 = rng.normal(size=3), rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=4)
 
