@@ -80,6 +80,7 @@ class Optimizer:
 
 
 def _check(name, what, value, ok, rule):
+    """Raise the one-line error ``name: invalid what: value (rule)`` unless ok (PyTorch's wording)."""
     if not ok:
         raise BpkitValueError(f"{name}: invalid {what}: {value} ({rule})")
 
@@ -92,7 +93,7 @@ class SGD(Optimizer):
     p -= lr * buf   (or lr * g without momentum)
     """
 
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
         _check("SGD", "learning rate", lr, lr >= 0, "must be >= 0")
         _check("SGD", "momentum value", momentum, momentum >= 0, "must be >= 0")
         _check("SGD", "weight_decay value", weight_decay, weight_decay >= 0, "must be >= 0")

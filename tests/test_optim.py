@@ -85,7 +85,11 @@ def test_adam_first_step_moves_each_parameter_by_lr():
 def test_float32_is_kept(opt_cls, kwargs):
     got, p, opt = run(opt_cls, 3, dtype=np.float32, **kwargs)
     assert p.data.dtype == np.float32
-    assert all(np.asarray(v).dtype == np.float32 for v in opt.state[0].values() if isinstance(v, np.ndarray))
+    buffers = [v for v in opt.state[0].values() if isinstance(v, np.ndarray)]
+    assert len(buffers) == (1 if opt_cls is SGD else 2)          # momentum_buffer; exp_avg, exp_avg_sq
+    assert all(b.dtype == np.float32 for b in buffers)
+    reference, _, _ = run(opt_cls, 3, **kwargs)                  # the same steps in float64
+    np.testing.assert_allclose(got, reference, rtol=1e-5)
 
 
 def test_parameters_without_grad_are_skipped_and_zero_grad_clears():
@@ -139,6 +143,12 @@ def test_argument_errors(make, error, words):
         make()
     assert isinstance(info.value, (errors.BpkitValueError, errors.BpkitTypeError))
     one_line(info, *words)
+
+
+def test_defaults_are_pytorchs():
+    sgd, adam = SGD([param()]), Adam([param()])
+    assert (sgd.lr, sgd.momentum, sgd.weight_decay) == (1e-3, 0.0, 0.0)
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
 
 
 def test_lr_can_be_changed_between_steps():
