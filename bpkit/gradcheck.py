@@ -148,6 +148,7 @@ class GradcheckReport:
 
     @property
     def ok(self):
+        """True iff every checked input's gradient matches."""
         return all(row.ok for row in self.rows)
 
     def __bool__(self):
@@ -328,6 +329,7 @@ def _leaves(root):
 
 
 def _compare(index, name, analytic, numeric, atol, rtol):
+    """One report row; its worst index is the element furthest beyond atol + rtol * |numeric|."""
     err = np.abs(analytic - numeric)
     over = err / (atol + rtol * np.abs(numeric))  # > 1 where an element fails
     worst = np.unravel_index(int(np.argmax(over)), numeric.shape) if numeric.size else ()

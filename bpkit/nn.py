@@ -86,6 +86,7 @@ def _walk(values):
 
 
 def _named_children(module):
+    """(name, sub-Module) pairs for repr: attributes, and list/tuple items ("0", "1", ... in a Sequential)."""
     for name, v in vars(module).items():
         if isinstance(v, Module):
             yield name, v

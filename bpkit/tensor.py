@@ -462,6 +462,7 @@ def _axes(axis, shape, op):
 
 
 def _index_part(i):
+    """One part of an index as numpy takes it: a Tensor's data, a list as an (integer, if empty) array."""
     if isinstance(i, Tensor):
         i = i.data
     if isinstance(i, list):
@@ -508,6 +509,7 @@ def _result(out, op, parents, vjp):
 
 
 def _unary(op, prim, x, *params):
+    """Apply a one-input primitive to Tensor x; the result joins the graph only if x requires grad."""
     out, vjp = prim(x.data, *params)
     if x._requires_grad and _grad_enabled:
         return _result(out, op, (x,), vjp)
