@@ -218,15 +218,11 @@ def _compare_arrays(expected, got, rtol, atol):
 
     eg, gg = _dtype_group(expected.dtype), _dtype_group(got.dtype)
     if eg != gg and not (scalar and {eg, gg} <= {"integer", "float"}):
-        name = "a number" if scalar else "values"
-        return f"wrong dtype: expected {expected.dtype} {name} but got {got.dtype}"
-    if eg == "other":
-        same = np.array_equal(expected, got)
-        return None if same else f"expected {short_repr(expected)} but got {short_repr(got)}"
-    if eg == "bool":
-        if np.array_equal(expected, got):
-            return None
-        return f"expected {short_repr(expected)} but got {short_repr(got)}"
+        if scalar:
+            return f"wrong dtype: expected a {expected.dtype} but got a {got.dtype}"
+        return f"wrong dtype: expected {expected.dtype} values but got {got.dtype}"
+    if eg in ("bool", "other"):  # no tolerance, no factor or sign to spot: equal or not
+        return None if np.array_equal(expected, got) else f"expected {short_repr(expected)} but got {short_repr(got)}"
 
     e = expected.astype(np.result_type(expected.dtype, np.float64))
     g = got.astype(np.result_type(got.dtype, np.float64))
