@@ -28,9 +28,11 @@ __all__ = [
 ]
 
 MIN_PYTHON = (3, 10)
-INSTALL_FIX = 'run `python3 course.py lab` (it installs everything), or `python -m pip install -e ".[test]"` in the checkout'
+# the fixes name this very interpreter: a bare `python` may be another one without the course
+PIP = f"{sys.executable} -m pip install"
+INSTALL_FIX = f'run `python3 course.py lab` (it installs everything), or `{PIP} -e ".[test]"` in the checkout'
 
-# distribution name -> minimum version (as in pyproject.toml)
+# distribution name -> minimum version (pyproject.toml's dependencies; a test keeps them equal)
 REQUIREMENTS = {
     "numpy": "1.24",
     "matplotlib": "3.7",
@@ -42,6 +44,7 @@ REQUIREMENTS = {
     "nbclient": "0.8",
     "ipykernel": "6.20",
     "scikit-learn": "1.3",
+    "scipy": "1.10",
     "tqdm": "4.60",
     "bpkit": "0.1",
 }
@@ -106,7 +109,9 @@ def check_jupyterlab(find_spec=importlib.util.find_spec, bin_dir: Path | None = 
 
 def check_widgets(find_spec=importlib.util.find_spec, data_dirs: list[str] | None = None) -> Check:
     """The widget extension: ``jupyterlab_widgets`` importable and its labextension installed."""
-    fix = 'run `python -m pip install "ipywidgets>=8" jupyterlab_widgets`, then restart JupyterLab'
+    # --force-reinstall: when the package is there but its labextension folder is not, a plain
+    # install would only say "already satisfied"
+    fix = f"run `{PIP} --force-reinstall jupyterlab_widgets`, then restart JupyterLab"
     if find_spec("jupyterlab_widgets") is None:
         return Check("widget extension", False, "jupyterlab_widgets is not installed", fix)
     if data_dirs is None:
@@ -127,7 +132,7 @@ def check_kernel(timeout: float = 60.0) -> Check:
 
     from bpkit.scoreboard import _kernel_manager_class, _quiet_log
 
-    fix = "run `python -m pip install ipykernel`, or `python3 course.py lab` to rebuild the environment"
+    fix = f"run `{PIP} ipykernel`, or `python3 course.py lab` to rebuild the environment"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1+1")])
     client = NotebookClient(
         nb, kernel_name="python3", kernel_manager_class=_kernel_manager_class(),

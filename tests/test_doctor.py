@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+import pytest
 
 from bpkit import doctor
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_python_version():
@@ -22,6 +29,21 @@ def test_package_installed_missing_and_too_old():
     old = doctor.check_package("numpy", "1.24", version_of=lambda dist: "1.21.6")
     assert not old.ok and old.detail == "1.21.6 is older than 1.24"
     assert doctor.check_package("numpy", "2.0", version_of=lambda dist: "2.1.0rc1").ok
+
+
+def test_requirements_are_pyprojects_dependencies():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = dict(re.fullmatch(r"([\w.-]+)>=([\d.]+)", dep).groups() for dep in project["dependencies"])
+    assert {**declared, "bpkit": project["version"].rsplit(".", 1)[0]} == doctor.REQUIREMENTS
+
+
+def test_fixes_name_this_python():
+    """A bare `python` in a fix may be another interpreter, without the course."""
+    fixes = [doctor.check_package("surely-not-a-real-package-xyz").fix,
+             doctor.check_widgets(find_spec=lambda name: None).fix]
+    for fix in fixes:
+        assert f"`{sys.executable} -m pip install" in fix
 
 
 def test_jupyterlab(tmp_path):
@@ -63,8 +85,6 @@ def test_problems_make_exit_code_1(monkeypatch, capsys):
 
 
 def test_kernel_that_dies_is_a_problem(monkeypatch):
-    import sys
-
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
 
