@@ -219,17 +219,12 @@ def three_way_check(expr, symbols, point, bpkit_fn=None, grad_fn=None, engine="v
 
     # 2. central differences of the expression as a plain float function.
     f = sp.lambdify(list(point), expr, "math")
-    base = dict(zip(map(str, point), point.values()))
-    names = list(base)
 
-    def f_at(**changed):
-        args = dict(base, **changed)
-        return float(f(*[args[n] for n in names]))
+    def f_moved(symbol, x):
+        """f at the point, with ``symbol`` moved to ``x``."""
+        return float(f(*[x if k == symbol else v for k, v in point.items()]))
 
-    numeric = []
-    for s in symbols:
-        x = point[s]
-        numeric.append((f_at(**{str(s): x + eps}) - f_at(**{str(s): x - eps})) / (2 * eps))
+    numeric = [(f_moved(s, point[s] + eps) - f_moved(s, point[s] - eps)) / (2 * eps) for s in symbols]
 
     # 3. autograd (or the learner's gradient function).
     if grad_fn is not None:

@@ -264,10 +264,9 @@ def plot_lr_gallery(lrs=None, steps=50, surface="quadratic", optimizer="gd", mom
     for k, lr in enumerate(items):
         traj = plot_lr_run(lr, ax_pair=(axes[1, k], axes[0, k]), steps=steps, surface=surface,
                            optimizer=optimizer, momentum=momentum)
-        axes[0, k].set_title(f"lr = {lr:.3g}: {traj.verdict}")
-        axes[1, k].set_title(f"loss, lr = {lr:.3g}")
+        axes[0, k].set_title(f"lr = {lr:.3g}: {traj.verdict}")  # the loss panel keeps plot_lr_run's title
         trajs.append(traj)
-    fig.suptitle(f"{optimizer} on the {surface} surface, {steps} steps "
+    fig.suptitle(f"{optimizer} on the {_surface(surface).name} surface, {steps} steps "
                  f"(critical lr = {critical_lr(surface, optimizer, momentum):.3g})")
     return fig, trajs
 

@@ -116,10 +116,17 @@ def test_plot_lr_gallery_shows_the_four_regimes():
     fig, trajs = plot_lr_gallery()
     assert [t.verdict for t in trajs] == list(GALLERY_LRS)
     assert len(fig.axes) == 8
+    assert [ax.get_title() for ax in fig.axes[:4]] == [f"lr = {lr:.3g}: {v}" for v, lr in GALLERY_LRS.items()]
+    assert [ax.get_title() for ax in fig.axes[4:]] == [f"loss, lr = {lr:.3g}" for lr in GALLERY_LRS.values()]
     fig.canvas.draw()
 
 
-def test_widget_builds_without_a_browser():
+def test_plot_lr_gallery_names_a_surface_given_as_an_object():
+    fig, _ = plot_lr_gallery([0.08], surface=SURFACES["rotated"])
+    assert fig.get_suptitle().startswith("gd on the rotated surface, 50 steps")
+
+
+def test_widget_builds_without_a_browser(capsys):
     import ipywidgets as widgets
     box = learning_rate_explorer()
     assert isinstance(box, widgets.VBox)
@@ -127,5 +134,9 @@ def test_widget_builds_without_a_browser():
     assert isinstance(slider, widgets.FloatLogSlider)
     assert slider.min == -4 and slider.max == 1 and slider.base == 10
     assert set(dropdown.options) == {("gradient descent", "gd"), ("momentum 0.9", "momentum")}
-    slider.value = 0.21                   # the callback redraws into the Output widget without error
     assert isinstance(box.children[1], widgets.Output)
+    capsys.readouterr()
+    slider.value = 0.21                   # the callback redraws (outside a kernel, its print reaches stdout)
+    dropdown.value = "momentum"
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("lr = ")]
+    assert printed == ["lr = 0.2100: divergent", "lr = 0.2100: oscillating"]
