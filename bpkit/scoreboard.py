@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from bpkit.exercises.core import ERROR, PASSED
+
 __all__ = ["expected_ids", "format_report", "main", "run_notebook"]
 
 CHECK_CALL = re.compile(r"check\(\s*[\"'](\d+\.\d+)[\"']")
@@ -39,7 +41,6 @@ RESULTS_CELL = (
     f"print({MARKER!r} + _bpkit_json.dumps(_bpkit_results()))"
 )
 RESULTS_TIMEOUT = 30  # seconds for the extra cell, beyond the notebook's own time
-PASSED, NOT_YET, ERROR = "passed", "not yet", "error"
 
 
 def expected_ids(nb) -> list[str]:
@@ -133,7 +134,9 @@ def _run(nb, folder: Path, timeout: float) -> tuple[list[dict] | None, str | Non
 
     Reading after each check cell keeps what was recorded even if the kernel
     later dies or hangs. Returns (results or None, the problem that stopped
-    the run or None, index of the cell where it stopped or None).
+    the run or None, index of the cell where it stopped or None). The cells
+    of ``nb`` get their outputs; the results cell is added to a copy of its
+    list only, so ``nb`` keeps just the notebook's own cells.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -141,7 +144,7 @@ def _run(nb, folder: Path, timeout: float) -> tuple[list[dict] | None, str | Non
 
     deadline = time.monotonic() + timeout
     extra = nbformat.v4.new_code_cell(RESULTS_CELL)
-    nb.cells.append(extra)  # the in-memory copy only; nbclient needs the cell in nb
+    nb = nbformat.NotebookNode({**nb, "cells": [*nb.cells, extra]})  # nbclient needs the cell in nb
     extra_index = len(nb.cells) - 1
     client = NotebookClient(
         nb,
@@ -247,9 +250,9 @@ def format_report(report: dict, width: int = 100) -> str:
         id_w = max(2, *(len(r["id"]) for r in rows))
         status_w = max(6, *(len(r["status"]) for r in rows))
         lines.append(f"  {'id':<{id_w}}  {'status':<{status_w}}  message")
+        room = max(20, width - id_w - status_w - 6)
         for r in rows:
             message = r["message"] if r["status"] != PASSED else ""
-            room = max(20, width - id_w - status_w - 6)
             lines.append(f"  {r['id']:<{id_w}}  {r['status']:<{status_w}}  {_one_line(message, room)}".rstrip())
     passed = sum(r["status"] == PASSED for r in rows)
     lines.append(f"  {passed}/{len(rows)} passed")

@@ -1,7 +1,7 @@
 """bpkit.scoreboard: notebooks run headless in a real kernel with the real ``bpkit.exercises``.
 
 The fixture notebook checks a tiny chapter 91 (``tests/fixtures/demo_exercises.py``).
-Five kernels start in this module (1-2 s each) plus a 4 s timeout.
+Six kernels start in this module (1-2 s each) plus a 4 s timeout.
 """
 from __future__ import annotations
 
@@ -129,6 +129,14 @@ def test_unreadable_and_missing_notebooks(tmp_path, capsys):
     assert "error: cannot read the notebook" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "missing.ipynb")]) == 1
     assert capsys.readouterr().err.strip() == f"bpkit check: {tmp_path / 'missing.ipynb'}: no such notebook"
+
+
+def test_run_adds_no_cell_to_the_notebook(tmp_path):
+    """The results cell is the scoreboard's own: the notebook keeps its cells, which get their outputs."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    results, problem, stopped_at = scoreboard._run(nb, tmp_path, timeout=60)
+    assert (results, problem, stopped_at) == ([], None, None)
+    assert len(nb.cells) == 1 and nb.cells[0].outputs[0]["data"]["text/plain"] == "2"
 
 
 def test_kernel_is_this_python():
