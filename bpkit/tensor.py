@@ -426,6 +426,9 @@ def _constant(x, dtype, op):
 
     Python and numpy scalars become scalars of a float tensor's dtype, so
     ``2.0 * t`` stays float32 when ``t`` is float32; lists become arrays.
+    Integer and boolean arrays take a float tensor's dtype too (as integer
+    tensors do in PyTorch); float arrays keep theirs (numpy's promotion), so
+    only a float64 array upcasts a float32 tensor.
     """
     if isinstance(x, (float, int, np.number, np.bool_)):
         if dtype.kind == "f":
@@ -434,9 +437,11 @@ def _constant(x, dtype, op):
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "biuf":
             raise BpkitTypeError(f"{op}: cannot combine a tensor with an array of dtype {x.dtype}")
+        if dtype.kind == "f" and x.dtype.kind != "f":
+            return x.astype(dtype)
         return x
     if isinstance(x, (list, tuple)):
-        return _to_array(x, None, op)
+        return _to_array(x, dtype if dtype.kind == "f" else None, op)  # Python data: like a scalar
     raise BpkitTypeError(f"{op}: cannot combine a tensor with {type(x).__name__} {x!r:.40}")
 
 
@@ -579,9 +584,9 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data`` (numbers,
     nested lists or an ndarray) into ``.data``, like ``torch.tensor``. Python
     floats become float64; an ndarray keeps its dtype (float32 stays float32
-    through every operation, forward and backward; Python and numpy scalar
-    operands never upcast it). Only floating-point tensors can require
-    gradients.
+    through every operation, forward and backward; Python numbers, lists and
+    integer arrays never upcast it, a float64 ndarray does, as in numpy).
+    Only floating-point tensors can require gradients.
 
     Operations: ``+ - * / **`` (numbers on either side, numpy broadcasting),
     ``@``, ``exp log tanh sigmoid relu``, ``sum mean max`` (axis, keepdims),
@@ -749,6 +754,9 @@ class Tensor:
         """a - b = a + (-1) * b."""
         if not isinstance(other, Tensor):
             other = _constant(other, self.data.dtype, "sub")
+            if isinstance(other, np.ndarray) and other.dtype.kind in "bu":
+                # -x wraps around for unsigned integers and fails for booleans
+                other = other.astype(np.result_type(other.dtype, np.int8))
             return _binary("sub", add, self, -other)
         return _binary("sub", add, self, _binary("neg", mul, other, -1))
 

@@ -596,3 +596,16 @@ def test_backward_errors():
             (x * 2).sum().backward()
     y.backward(np.ones((2, 3)))  # the right grad works
     np.testing.assert_allclose(x.grad, np.full((2, 3), 2.0))
+
+
+def test_integer_and_boolean_array_operands():
+    """Integer/bool arrays take a float tensor's dtype (PyTorch's rule); unsigned ones don't wrap."""
+    x = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y = x * np.array([1, 2]) - np.array([1, 2], np.uint8) + np.array([True, False])
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [1.0, 2.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0])
+    assert x.grad.dtype == np.float32
+    assert (x * [1, 2]).dtype == (x * [0.5, 2.0]).dtype == np.float32  # Python lists, too
+    np.testing.assert_array_equal((Tensor([5, 6]) - np.array([1, 2], np.uint8)).data, [4, 4])
