@@ -74,7 +74,7 @@ def test_layout_of_a_neuron():
 
 
 def test_draw_graph_with_bpkit_value():
-    Value = pytest.importorskip("bpkit.scalar").Value
+    from bpkit import Value
     x1, x2, w1, w2, b = Value(2.0), Value(0.0), Value(-3.0), Value(1.0), Value(6.88)
     o = (x1 * w1 + x2 * w2 + b).tanh()
     o.backward()
@@ -123,7 +123,7 @@ def test_array_data_and_none_grad_are_shown():
 
 
 def test_draw_graph_with_bpkit_tensor():
-    Tensor = pytest.importorskip("bpkit.tensor").Tensor
+    from bpkit import Tensor
     W = Tensor(np.ones((2, 3)), requires_grad=True)
     b = Tensor(np.zeros(3), requires_grad=True)
     loss = (Tensor(np.ones((4, 2))) @ W + b).tanh().sum()
