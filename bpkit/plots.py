@@ -270,17 +270,23 @@ def plot_decision_boundary(predict_fn, X, y, ax=None, resolution=150, margin=0.5
         raise ValueError(f"plot_decision_boundary: predict_fn returned {classes.size} predictions "
                          f"for {grid.shape[0]} points")
     classes = classes.reshape(g0.shape)
-    labels = np.unique(np.concatenate([np.unique(y), np.unique(classes)])).astype(int)
-    n = int(labels.max()) + 1
+    # Colour point k like region k. A single score splits the plane into sides
+    # 0 and 1, so two labels such as -1/+1 are drawn as the low and the high side.
+    point_class = y.astype(int)
+    if not (scores.ndim == 2 and scores.shape[1] > 1) and len(np.unique(y)) == 2:
+        point_class = np.searchsorted(np.unique(y), y)
+    n = int(max(point_class.max(initial=0), classes.max())) + 1
     cmap = ListedColormap([PALETTE[k % len(PALETTE)] for k in range(n)])
     ax.contourf(g0, g1, classes, levels=np.arange(n + 1) - 0.5, cmap=cmap, alpha=0.18)
     if n > 1:
         ax.contour(g0, g1, classes, levels=np.arange(n - 1) + 0.5, colors=PALETTE[7], linewidths=1.0)
     markers = "os^vDP*X"
-    for k in np.unique(y).astype(int):
-        pts = X[y == k]
+    for label in np.unique(y):
+        k = int(point_class[y == label][0])
+        pts = X[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], s=18, color=PALETTE[k % len(PALETTE)],
-                   marker=markers[k % len(markers)], edgecolor="white", linewidth=0.4, label=f"class {k}")
+                   marker=markers[k % len(markers)], edgecolor="white", linewidth=0.4,
+                   label=f"class {label:g}")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

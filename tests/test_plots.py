@@ -203,3 +203,15 @@ def test_import_bpkit_does_not_load_matplotlib():
     code = "import sys, bpkit; bpkit.Value; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_decision_boundary_colours_minus_one_plus_one_labels_like_their_side():
+    """With labels -1/+1 and one score, class -1 takes side 0's colour and +1 side 1's."""
+    from matplotlib.colors import to_hex
+
+    X = np.array([[-1.0, -1.0], [-2.0, 0.5], [1.0, 1.0], [2.0, -0.5]])
+    y = np.array([-1, -1, 1, 1])
+    ax = plot_decision_boundary(lambda P: P.sum(axis=1), X, y, resolution=10)
+    points = ax.collections[-2:]
+    assert [to_hex(c.get_facecolor()[0]) for c in points] == [PALETTE[0].lower(), PALETTE[1].lower()]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class -1", "class 1"]
