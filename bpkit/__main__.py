@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bpkit {args.command}: {exc}", file=sys.stderr)
         return 1
     except ModuleNotFoundError as exc:  # run with a Python that is not the course's
-        print(f"bpkit {args.command}: this Python ({sys.executable}) lacks the package "
-              f"{exc.name!r}; use the course's environment: .venv/bin/python -m bpkit "
+        print(f"bpkit {args.command}: No module named {exc.name!r} in this Python ({sys.executable}); "
+              f"use the course's environment: .venv/bin/python -m bpkit "
               f"{args.command} ... (Windows: .venv\\Scripts\\python), or run `python3 course.py lab` "
               "once to create it", file=sys.stderr)
         return 1
