@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from bpkit.exercises.core import ERROR, PASSED
+from bpkit.exercises.core import ERROR, NOT_YET, PASSED
 
 __all__ = ["expected_ids", "format_report", "main", "run_notebook"]
 
@@ -259,6 +259,24 @@ def format_report(report: dict, width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def format_summary(reports: list[dict]) -> str:
+    """One line per notebook (e.g. each learner's copy of a chapter): passed, not yet, error.
+
+    An instructor scoring a class sees everyone at a glance after the tables.
+    """
+    path_w = max(8, *(len(r["notebook"]) for r in reports))
+    lines = [f"summary of {len(reports)} notebooks",
+             f"  {'notebook':<{path_w}}  passed  not yet  error"]
+    for report in reports:
+        counts = {status: sum(r["status"] == status for r in report["exercises"])
+                  for status in (PASSED, NOT_YET, ERROR)}
+        total = len(report["exercises"])
+        lines.append(f"  {report['notebook']:<{path_w}}  {counts[PASSED]:>2}/{total:<3}  "
+                     f"{counts[NOT_YET]:>7}  {counts[ERROR]:>5}"
+                     + ("  (could not be read)" if report.get("error") else ""))
+    return "\n".join(lines)
+
+
 def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int:
     """Run every notebook, print tables (or JSON); 0 only if every exercise passed."""
     from bpkit.build import BuildError
@@ -275,6 +293,8 @@ def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int
             print(format_report(report, width) + ("\n" if len(paths) > 1 else ""), flush=True)
     if as_json:
         print(json.dumps(reports, indent=1))
+    elif len(reports) > 1:
+        print(format_summary(reports), flush=True)
     everything = [r for report in reports for r in report["exercises"]]
     unread = any(report.get("error") for report in reports)
     return 0 if not unread and all(r["status"] == PASSED for r in everything) else 1

@@ -71,6 +71,22 @@ def test_format_report_table_and_total():
     assert lines[-1] == "  1/3 passed"
 
 
+def test_summary_has_one_line_per_notebook():
+    text = scoreboard.format_summary([
+        {"notebook": "alice/01_neurons.ipynb", "exercises": [
+            {"id": "1.1", "status": "passed", "message": ""}, {"id": "1.2", "status": "not yet", "message": ""}]},
+        {"notebook": "bob/01_neurons.ipynb", "exercises": [
+            {"id": "1.1", "status": "error", "message": ""}, {"id": "1.2", "status": "passed", "message": ""}]},
+        {"notebook": "carol/01_neurons.ipynb", "exercises": [], "error": "not valid JSON"},
+    ])
+    lines = text.splitlines()
+    assert lines[0] == "summary of 3 notebooks"
+    assert lines[1].split() == ["notebook", "passed", "not", "yet", "error"]
+    assert lines[2].split() == ["alice/01_neurons.ipynb", "1/2", "1", "0"]
+    assert lines[3].split() == ["bob/01_neurons.ipynb", "1/2", "0", "1"]
+    assert lines[4].endswith("(could not be read)")
+
+
 def test_solution_passes_human_output(notebooks, capsys):
     before = notebooks["solution"].read_bytes(), notebooks["solution"].stat().st_mtime_ns
     assert main(["check", str(notebooks["solution"])]) == 0
