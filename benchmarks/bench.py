@@ -126,10 +126,11 @@ def bench_value(repeats):
                     x = [v.relu() for v in x]
             return x[0]
 
-    def bpkit_step(model):
+    def step(model, total, squares):
+        """One hinge-loss + L2 step; `total` and `squares` build the sums (n-ary or binary)."""
         scores = [model(x) for x in X]
         losses = [(1 - yi * s).relu() for yi, s in zip(y, scores)]
-        loss = Value.sum(losses) * (1.0 / len(losses)) + 1e-4 * Value.dot(model.params, model.params)
+        loss = total(losses) * (1.0 / len(losses)) + 1e-4 * squares(model.params)
         for p in model.params:
             p.grad = 0.0
         loss.backward()
@@ -137,16 +138,11 @@ def bench_value(repeats):
             p.data -= 0.05 * p.grad
         return loss.data
 
-    def plain_step(model):
-        scores = [model(x) for x in X]
-        losses = [(1 - yi * s).relu() for yi, s in zip(y, scores)]
-        loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.params)
-        for p in model.params:
-            p.grad = 0.0
-        loss.backward()
-        for p in model.params:
-            p.data -= 0.05 * p.grad
-        return loss.data
+    def bpkit_step(model):  # one n-ary node per sum
+        return step(model, Value.sum, lambda ps: Value.dot(ps, ps))
+
+    def plain_step(model):  # micrograd's graph: chains of binary + and *
+        return step(model, sum, lambda ps: sum(p * p for p in ps))
 
     def micrograd_step(model):  # micrograd's demo.ipynb, as written there
         inputs = [list(map(mg_engine.Value, xrow)) for xrow in X]

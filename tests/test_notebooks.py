@@ -33,6 +33,7 @@ def test_chapters_are_what_build_makes():
 def test_every_exercise_passes_in_the_solution(path):
     report = scoreboard.run_notebook(path)
     assert "error" not in report, report["error"]
+    assert report["exercises"], f"{path.name}: no check(...) cells found"
     failing = [e for e in report["exercises"] if e["status"] != "passed"]
     assert not failing, scoreboard.format_report(report)
 
@@ -41,6 +42,7 @@ def test_every_exercise_passes_in_the_solution(path):
 def test_every_exercise_is_open_in_the_chapter(path):
     report = scoreboard.run_notebook(path)
     assert "error" not in report, report["error"]
+    assert report["exercises"], f"{path.name}: no check(...) cells found"
     wrong = [e for e in report["exercises"] if e["status"] != "not yet"]
     assert not wrong, scoreboard.format_report(report)
     if (ROOT / "solutions" / path.name).is_file():  # the same exercises as the solution
