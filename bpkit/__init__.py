@@ -1,8 +1,10 @@
 """bpkit: the toolkit behind the backpropagation course.
 
 The core is numpy only: ``Value`` (scalar autograd for teaching), ``Tensor``
-(array autograd with PyTorch's names), ``no_grad``, ``gradcheck`` and the
-``functional``, ``nn`` and ``optim`` modules. Plotting, widgets and SymPy
+(array autograd with PyTorch's names), ``no_grad``, the functions on tensors
+(``where``, ``concatenate``/``cat``, ``stack``, ``clip``/``clamp``, ``abs``,
+``sqrt``, ``minimum``, ``maximum``), ``gradcheck`` and the ``functional``,
+``nn`` and ``optim`` modules. Plotting, widgets and SymPy
 helpers live in their own modules and load matplotlib, ipywidgets or SymPy
 only when imported, so ``import bpkit`` stays fast.
 """
@@ -17,6 +19,9 @@ _EXPORTS = {
     "Value": "bpkit.scalar",
     "Tensor": "bpkit.tensor",
     "no_grad": "bpkit.tensor",
+    # functions on tensors that numpy's would drop the graph in (torch.where, torch.cat, ...)
+    **{name: "bpkit.tensor" for name in (
+        "where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum")},
 }
 # `bpkit.gradcheck` is always the module (callable: bpkit.gradcheck(fn, ...)
 # runs gradcheck.gradcheck), so bpkit.gradcheck.numerical_grad works too.

@@ -16,6 +16,7 @@ __all__ = [
     "BpkitTypeError",
     "BpkitIndexError",
     "BackwardError",
+    "GraphError",
 ]
 
 
@@ -45,3 +46,12 @@ class BpkitIndexError(BpkitError, IndexError):
 
 class BackwardError(BpkitError, RuntimeError):
     """backward() cannot run: nothing requires grad, the graph was freed, or no seed gradient."""
+
+
+class GraphError(BpkitError, RuntimeError):
+    """An operation would silently lose the graph or corrupt what it saved for backward.
+
+    For example ``np.where(x > 0, x, 0)`` or ``np.asarray(x)`` on a tensor that
+    requires grad (numpy cannot record operations), or an in-place change to a
+    tensor that is part of a graph.
+    """

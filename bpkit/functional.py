@@ -1,21 +1,42 @@
-"""Losses and normalisations built from Tensor ops: softmax, log_softmax, cross_entropy, mse_loss.
+"""Layers and losses as functions: linear, softmax, log_softmax, cross_entropy, mse_loss.
 
-Every function here is a composition of the primitives in ``bpkit.tensor`` (one
-of which is ``log_softmax``), so none needs a backward of its own: autograd
-derives it, and the tests check the result against the closed form
-(e.g. d cross_entropy / d logits = (p - onehot) / N).
+Every function here is one primitive of ``bpkit.primitives`` (``linear``,
+``log_softmax``) or a composition of them, so none needs a backward of its
+own: autograd derives it, and the tests check the result against the closed
+form (e.g. d cross_entropy / d logits = (p - onehot) / N).
 Names and conventions follow ``torch.nn.functional``.
 """
 import numpy as np
 
+from bpkit import primitives as P
 from bpkit.errors import BpkitIndexError, BpkitTypeError, ShapeError
-from bpkit.tensor import Tensor
+from bpkit.tensor import Tensor, _nary, _to_array
 
-__all__ = ["softmax", "log_softmax", "cross_entropy", "mse_loss"]
+__all__ = ["linear", "softmax", "log_softmax", "cross_entropy", "mse_loss"]
 
 
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, as torch.nn.functional.linear: one graph node for a whole layer.
+
+    input: (*, in_features); weight: (out_features, in_features); bias:
+    (out_features,) or None -> (*, out_features). Its backward gives
+    d input = g @ weight, d weight = g.T @ input, d bias = g summed over rows.
+    """
+    x, w = _as_tensor(input), _as_tensor(weight)
+    if w.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {w.shape} "
+                         f"(its last dimension must be in_features = {w.shape[1]})")
+    if bias is not None:
+        bias = _as_tensor(bias)
+        if bias.shape != (w.shape[0],):
+            raise ShapeError(f"linear: bias must have shape ({w.shape[0]},), got {bias.shape}")
+    return _nary("linear", P.linear, (x, w, bias))
 
 
 def softmax(x, axis=-1):
@@ -81,7 +102,7 @@ def mse_loss(pred, target):
     """
     pred = _as_tensor(pred)
     if not isinstance(target, Tensor):
-        target = Tensor(np.asarray(target, dtype=pred.dtype))
+        target = Tensor(_to_array(target, pred.dtype, "mse_loss"))
     if tuple(pred.shape) != tuple(target.shape):
         raise ShapeError(
             f"mse_loss: pred has shape {tuple(pred.shape)} but target has shape "

@@ -2,19 +2,13 @@
 
 How it is built, in reading order:
 
-1. ``unbroadcast(grad, shape)``: the one function every binary rule uses to
-   undo numpy broadcasting in the backward pass.
-2. The primitives. Each is one small function ``prim(arrays..., params) ->
-   (out, vjp)``: the forward computation and, right below it, the
-   vector-Jacobian product ``vjp(g) -> (dx, ...)`` that turns the gradient of
-   the output, ``g`` (same shape as ``out``), into one gradient per input.
-   They take and return plain numpy arrays and know nothing about graphs.
-   ``PRIMITIVES`` maps each name to its function; the tests check every entry.
-3. ``Tensor``: wraps an ndarray and records, for each result, its parents and
+1. The primitives live in ``bpkit.primitives``: each op's forward and its
+   vector-Jacobian product side by side, on plain numpy arrays.
+2. ``Tensor`` wraps an ndarray and records, for each result, its parents and
    the ``vjp`` closure of the primitive that made it. Derived operations
-   (``-``, ``/``, ``mean``, ``.T``, ...) are compositions of primitives and have
-   no backward of their own.
-4. ``Tensor.backward``: orders the graph with an explicit stack (no recursion,
+   (``mean``, ``.T``, ``min``, ``clamp`` with one bound, ...) are compositions
+   of primitives and have no backward of their own.
+3. ``Tensor.backward`` orders the graph with an explicit stack (no recursion,
    so a 100,000-op chain is fine), then walks it once from the output to the
    leaves, calling each ``vjp`` and summing gradients where paths meet.
 
@@ -23,28 +17,49 @@ into the ``.grad`` of leaves; non-leaf tensors keep their gradient only after
 ``retain_grad()``; a second ``backward()`` through a freed graph raises
 ``BackwardError`` (a ``RuntimeError``); under ``with no_grad():`` no graph is
 built. Comparisons (``<``, ``>``, ``==``, ...) return plain boolean ndarrays:
-they have no gradient, and an array is what ``np.where`` or a mask wants.
+they have no gradient, and an array is what a mask wants.
+
+Three safety nets, as in PyTorch, so that no wrong gradient comes silently:
+
+* **Version counters.** Every in-place change (``x -= y`` under no_grad,
+  ``add_``, ``zero_``, ``t[i] = v``, an optimizer's step) counts up the
+  tensor's ``_version`` (shared with its views). Each node remembers the
+  versions of the arrays its vjp reads; backward() refuses to use one that
+  changed since.
+* **numpy cannot drop the graph.** ``np.asarray(t)``, ``np.where``,
+  ``np.exp``, ... on a tensor that requires grad raise and name the bpkit
+  operation to use (``np.sum``, ``np.mean``, ``np.max``, ``np.min`` call the
+  tensor's own method). ``t.detach().numpy()`` gives the numbers.
+* **Advanced indexing accumulates.** An entry picked twice gets both gradients.
 
 Closures keep numpy arrays, never the output Tensor, so graphs hold no
 reference cycles and are freed by reference counting as soon as they are
 dropped.
 """
+import builtins
 import functools
+import inspect
 import math
 import operator
 
 import numpy as np
 
+from bpkit import primitives as P
 from bpkit.errors import (
     AxisError,
     BackwardError,
     BpkitIndexError,
     BpkitTypeError,
     BpkitValueError,
+    GraphError,
     ShapeError,
 )
+from bpkit.primitives import PRIMITIVES, unbroadcast
 
-__all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "PRIMITIVES"]
+__all__ = [
+    "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "PRIMITIVES",
+    "where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum",
+]
 
 
 # ---------------------------------------------------------------- grad mode
@@ -58,17 +73,27 @@ def is_grad_enabled():
 
 
 class no_grad:
-    """Context manager (or decorator) under which operations build no graph.
+    """Context manager or decorator under which operations build no graph.
 
     Results made inside have ``requires_grad=False`` and no parents: use it for
-    evaluation and for parameter updates such as ``w.data -= lr * w.grad``
-    (or ``w -= lr * w.grad``, which then updates ``w`` in place). It nests,
-    and the previous state is restored even when the block raises.
+    evaluation and for parameter updates such as ``w -= lr * w.grad`` (which
+    then updates ``w`` in place). It nests, and the previous state is restored
+    even when the block raises. As in PyTorch it decorates with or without
+    parentheses (``@no_grad()`` or ``@no_grad``), and on a generator function
+    it holds only while the generator runs, not between the values it yields.
     """
 
     __slots__ = ("_saved",)
 
-    def __init__(self):
+    def __new__(cls, func=None):
+        if func is not None:  # @no_grad without parentheses: no_grad(func)
+            if not callable(func):
+                raise BpkitTypeError(f"no_grad: takes no arguments (got {type(func).__name__}); "
+                                     "write `with no_grad():` or decorate a function with @no_grad")
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
         self._saved = []
 
     def __enter__(self):
@@ -83,6 +108,9 @@ class no_grad:
         return False
 
     def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            return _no_grad_generator(func)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with no_grad():
@@ -91,298 +119,31 @@ class no_grad:
         return wrapper
 
 
-# ----------------------------------------------------------- broadcasting
-
-
-def unbroadcast(grad, shape):
-    """Sum ``grad`` (the broadcast result's shape) back down to ``shape``.
-
-    If an input of shape ``shape`` was broadcast to ``grad.shape`` in the
-    forward pass, each of its entries was used once per copy, so its gradient
-    is the sum over the copies: over the leading axes numpy added, and over
-    every axis where ``shape`` has size 1 but ``grad`` does not. Returns
-    ``grad`` itself (no copy) when nothing was broadcast.
-    """
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
-    )
-    return grad.sum(axis=axes).reshape(shape) if axes else grad.reshape(shape)
-
-
-# ------------------------------------------------------------- primitives
-#
-# prim(inputs..., params) -> (out, vjp); vjp(g) -> one gradient per input.
-# Binary primitives take need=(bool, bool) and return None for an input that
-# needs no gradient, so e.g. matmul skips dX for the input batch.
-# A vjp never modifies g. It returns new arrays, views of new arrays, views
-# of g, or g itself, but never a view of an array saved from the forward pass
-# and never one new array for two inputs: backward() relies on this to know
-# which gradients it may keep as a leaf's .grad without copying.
-
-_BOTH = (True, True)
-
-
-def add(a, b, need=_BOTH):
-    """out = a + b with broadcasting. a: (*A), b: (*B) -> out: broadcast(A, B).
-
-    da = g and db = g, each summed over the axes it was broadcast along.
-    """
-    out = a + b
-
-    def vjp(g):
-        return (unbroadcast(g, np.shape(a)) if need[0] else None,
-                unbroadcast(g, np.shape(b)) if need[1] else None)
-
-    return out, vjp
-
-
-def mul(a, b, need=_BOTH):
-    """out = a * b elementwise with broadcasting. a: (*A), b: (*B).
-
-    da = g * b, db = g * a (each unbroadcast to its input's shape).
-    """
-    out = a * b
-
-    def vjp(g):
-        return (unbroadcast(g * b, np.shape(a)) if need[0] else None,
-                unbroadcast(g * a, np.shape(b)) if need[1] else None)
-
-    return out, vjp
-
-
-def matmul(a, b, need=_BOTH):
-    """out = a @ b, numpy's rules. a: (*batch, N, K) or (K,); b: (*batch, K, M) or (K,).
-
-    For matrices: da = g @ b.T, db = a.T @ g. A 1-D operand is treated as a
-    row (a) or column (b) and the batch axes are unbroadcast.
-    """
-    out = a @ b
-
-    def vjp(g):
-        if a.ndim == 2 and b.ndim == 2:  # the common case: no reshaping needed
-            # Each gradient comes out in its input's memory order: for x @ w.T
-            # (nn.Linear) dw.T is computed as (g.T @ x).T, so dw is C-ordered
-            # and later updates of w run over contiguous memory.
-            da = db = None
-            if need[0]:
-                da = (b @ g.T).T if _f_ordered(a) else g @ b.T
-            if need[1]:
-                db = (g.T @ a).T if _f_ordered(b) else a.T @ g
-            return da, db
-        a2 = a if a.ndim > 1 else a[None, :]  # (K,) -> (1, K)
-        b2 = b if b.ndim > 1 else b[:, None]  # (K,) -> (K, 1)
-        g2 = np.asarray(g)
-        if b.ndim == 1:
-            g2 = g2[..., None]
-        if a.ndim == 1:
-            g2 = g2[..., None, :]  # now (*batch, N, M)
-        da = db = None
-        if need[0]:
-            da = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if need[1]:
-            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
-        return da, db
-
-    return out, vjp
-
-
-def _f_ordered(x):
-    """True for a transposed view of a C-ordered matrix (Fortran order only)."""
-    return x.flags.f_contiguous and not x.flags.c_contiguous
-
-
-def pow_(x, p):
-    """out = x ** p for a constant number p. x: any shape.
-
-    dx = g * p * x ** (p - 1).
-    """
-    out = x ** p
-
-    def vjp(g):
-        if p == 0:
-            return (np.zeros_like(g),)
-        return (g * (p * x ** (p - 1)),)
-
-    return out, vjp
-
-
-def exp(x):
-    """out = e ** x elementwise. dx = g * out (exp is its own derivative)."""
-    out = np.exp(x)
-
-    def vjp(g):
-        return (g * out,)
-
-    return out, vjp
-
-
-def log(x):
-    """out = natural log of x, elementwise (x > 0). dx = g / x."""
-    out = np.log(x)
-
-    def vjp(g):
-        return (g / x,)
-
-    return out, vjp
-
-
-def tanh(x):
-    """out = tanh(x) elementwise. dx = g * (1 - out ** 2)."""
-    out = np.tanh(x)
-
-    def vjp(g):
-        return (g * (1 - out * out),)
-
-    return out, vjp
-
-
-def sigmoid(x):
-    """out = 1 / (1 + e ** -x) elementwise. dx = g * out * (1 - out).
-
-    A fused primitive rather than a composition: 1 / (1 + exp(-x)) overflows
-    for x < -709 and gives four graph nodes; this form only ever takes exp of
-    a non-positive number and keeps tiny outputs accurate.
-    """
-    e = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
-    out = np.where(x >= 0, 1.0, e) / (1.0 + e)
-
-    def vjp(g):
-        return (g * (out * (1 - out)),)
-
-    return out, vjp
-
-
-def relu(x):
-    """out = max(x, 0) elementwise. dx = g where x > 0, else 0 (0 at the kink)."""
-    out = np.maximum(x, 0)
-
-    def vjp(g):
-        return (g * (x > 0),)
-
-    return out, vjp
-
-
-def log_softmax(x, axis=-1):
-    """out = x - log(sum(exp(x))) along ``axis``. x: (*S) -> out: (*S).
-
-    dx = g - softmax(x) * sum(g) along ``axis``, with softmax(x) = exp(out).
-    A fused primitive: the composition needs six graph nodes, and this op sits
-    under every classifier's loss, so one node keeps training fast. The max is
-    subtracted first (log-sum-exp), so logits of 1e4 neither overflow nor give NaN.
-    """
-    z = x - x.max(axis=axis, keepdims=True)
-    out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-
-    def vjp(g):
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
-
-    return out, vjp
-
-
-def sum_(x, axis=None, keepdims=False):
-    """out = x summed over ``axis`` (None: all; a tuple of non-negative ints).
-
-    x: (*S) -> out: S without the summed axes (or with size 1 if keepdims).
-    Every entry of x contributed once, so dx is g copied back along the
-    summed axes (a read-only broadcast view: no memory is spent).
-    """
-    out = x.sum(axis=axis, keepdims=keepdims)
-    shape = x.shape
-
-    def vjp(g):
-        if not keepdims and axis is not None:
-            g = np.expand_dims(g, axis)
-        return (np.broadcast_to(g, shape),)
-
-    return out, vjp
-
-
-def max_(x, axis=None, keepdims=False):
-    """out = largest entry of x over ``axis`` (None: all; a tuple of non-negative ints).
-
-    x: (*S) -> out: S without those axes (size 1 if keepdims). The gradient
-    flows to the entries that attain the max, split evenly among ties.
-    """
-    out_k = x.max(axis=axis, keepdims=True)
-    if keepdims:
-        out = out_k
-    else:
-        out = out_k.reshape(()) if axis is None else np.squeeze(out_k, axis)
-
-    def vjp(g):
-        g_k = g if keepdims else np.reshape(g, out_k.shape)
-        winners = x == out_k
-        count = winners.sum(axis=axis, keepdims=True, dtype=x.dtype)
-        return (winners * (g_k / count),)
-
-    return out, vjp
-
-
-def reshape(x, shape):
-    """out = x with a new shape (same entries, same order). dx = g reshaped back."""
-    out = x.reshape(shape)
-    in_shape = x.shape
-
-    def vjp(g):
-        return (np.reshape(g, in_shape),)
-
-    return out, vjp
-
-
-def transpose(x, axes=None):
-    """out = x with its axes permuted (None: reversed). dx = g with the inverse permutation."""
-    out = x.transpose(axes)
-    inverse = None if axes is None else tuple(np.argsort(axes))
-
-    def vjp(g):
-        return (np.transpose(g, inverse),)
-
-    return out, vjp
-
-
-def getitem(x, index):
-    """out = x[index]: ints, slices, None, Ellipsis, integer/boolean arrays.
-
-    dx is zeros with g placed where the entries came from. An entry picked
-    twice (``x[[0, 0]]``) gets both gradients added: np.add.at accumulates,
-    plain assignment would keep only the last one.
-    """
-    out = x[index]
-    shape, dtype = x.shape, x.dtype
-    parts = index if type(index) is tuple else (index,)
-    advanced = any(isinstance(i, np.ndarray) for i in parts)
-
-    def vjp(g):
-        dx = np.zeros(shape, dtype)
-        if advanced:
-            np.add.at(dx, index, g)
-        else:
-            dx[index] = g
-        return (dx,)
-
-    return out, vjp
-
-
-PRIMITIVES = {
-    "add": add,
-    "mul": mul,
-    "matmul": matmul,
-    "pow": pow_,
-    "exp": exp,
-    "log": log,
-    "tanh": tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "log_softmax": log_softmax,
-    "sum": sum_,
-    "max": max_,
-    "reshape": reshape,
-    "transpose": transpose,
-    "getitem": getitem,
-}
+def _no_grad_generator(func):
+    """Wrap a generator function so each of its steps runs under no_grad, and the caller's code between them does not."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gen = func(*args, **kwargs)
+        try:
+            with no_grad():
+                value = gen.send(None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with no_grad():
+                        gen.close()
+                    raise
+                except BaseException as exc:
+                    with no_grad():
+                        value = gen.throw(exc)
+                else:
+                    with no_grad():
+                        value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
 
 
 # --------------------------------------------------------- input checking
@@ -500,8 +261,12 @@ def _released(g):
     raise BackwardError("backward: this part of the graph was already freed")
 
 
-def _result(out, op, parents, vjp):
-    """Wrap a primitive's output; with ``vjp`` None the result is a plain leaf."""
+def _result(out, op, parents, vjp, saved=(), counter=None):
+    """Wrap a primitive's output; with ``vjp`` None the result is a plain leaf.
+
+    saved: (version counter, version, shape) of each tensor the vjp reads.
+    counter: the version counter to share (for a view of an input's data).
+    """
     t = _new(Tensor)
     t.data = out if type(out) is np.ndarray else np.asarray(out)
     t.grad = None
@@ -510,37 +275,112 @@ def _result(out, op, parents, vjp):
     t._vjp = vjp
     t._op = op if vjp is not None else None
     t._retain = False
+    t._vc = [0] if counter is None else counter
+    t._saved = saved
     return t
+
+
+def _saved_versions(prim, inputs, need, out_vc, out_shape):
+    """The (counter, version, shape) of every tensor whose array ``prim``'s vjp will read.
+
+    ``prim.reads`` says, per input, which arguments (or -1: the output) that
+    input's gradient reads; only inputs that need a gradient count, so x @ W
+    with a constant x records W's version only if x needs a gradient (as
+    PyTorch does).
+    """
+    saved = []
+    for spec, needed in zip(prim.reads, need):
+        if not needed:
+            continue
+        for j in spec:
+            if j < 0:
+                entry = (out_vc, 0, out_shape)
+            else:
+                t = inputs[j]
+                if not isinstance(t, Tensor):
+                    continue
+                entry = (t._vc, t._vc[0], t.data.shape)
+            if not any(e[0] is entry[0] for e in saved):
+                saved.append(entry)
+    return tuple(saved)
+
+
+_VIEWS = (P.reshape, P.transpose, P.getitem)  # may return a view of their input's memory
 
 
 def _unary(op, prim, x, *params):
     """Apply a one-input primitive to Tensor x; the result joins the graph only if x requires grad."""
     out, vjp = prim(x.data, *params)
+    counter = None
+    if prim in _VIEWS and type(out) is np.ndarray and out.base is not None \
+            and np.may_share_memory(out, x.data):
+        counter = x._vc  # a view: an in-place change to either is a change to both
     if x._requires_grad and _grad_enabled:
-        return _result(out, op, (x,), vjp)
-    return _result(out, op, (), None)
+        spec = prim.reads[0]
+        if not spec:
+            return _result(out, op, (x,), vjp, (), counter)
+        vc = [0] if counter is None else counter
+        saved = tuple((vc, vc[0], np.shape(out)) if j < 0 else (x._vc, x._vc[0], x.data.shape)
+                      for j in spec)
+        return _result(out, op, (x,), vjp, saved, vc)
+    return _result(out, op, (), None, (), counter)
+
+
+def _operands(op, a, b):
+    """(array a, array b, a requires grad, b requires grad) for a binary op on Tensors and numbers."""
+    if isinstance(a, Tensor):
+        ad, ar = a.data, a._requires_grad
+        if isinstance(b, Tensor):
+            return ad, b.data, ar, b._requires_grad
+        return ad, _constant(b, ad.dtype, op), ar, False
+    bd = b.data
+    return _constant(a, bd.dtype, op), bd, False, b._requires_grad
 
 
 def _binary(op, prim, a, b):
     """Apply a binary primitive; ``op`` names it in errors and in the graph."""
-    if isinstance(a, Tensor):
-        ad, ar = a.data, a._requires_grad
-        if isinstance(b, Tensor):
-            bd, br = b.data, b._requires_grad
-        else:
-            bd, br = _constant(b, ad.dtype, op), False
-    else:
-        bd, br = b.data, b._requires_grad
-        ad, ar = _constant(a, bd.dtype, op), False
+    ad, bd, ar, br = _operands(op, a, b)
     try:
         out, vjp = prim(ad, bd, need=(ar, br))
     except ValueError:
         sa, sb = np.shape(ad), np.shape(bd)
-        if prim is matmul:
+        if prim is P.matmul:
             raise ShapeError(_matmul_message(sa, sb)) from None
         raise ShapeError(f"{op}: shapes {sa} and {sb} cannot be broadcast together") from None
+    except (OverflowError, TypeError) as e:
+        raise _arithmetic_error(op, ad, bd, e) from None
     if (ar or br) and _grad_enabled:
+        if prim.reads[0] or prim.reads[1]:
+            vc = [0]
+            saved = _saved_versions(prim, (a, b), (ar, br), vc, np.shape(out))
+            return _result(out, op, (a if ar else None, b if br else None), vjp, saved, vc)
         return _result(out, op, (a if ar else None, b if br else None), vjp)
+    return _result(out, op, (), None)
+
+
+def _arithmetic_error(op, ad, bd, e):
+    """A one-line bpkit error for numpy's OverflowError/TypeError in integer or boolean arithmetic."""
+    if isinstance(e, OverflowError):
+        return BpkitValueError(
+            f"{op}: {_tensor_words(str(e))}; the number does not fit the tensor's dtype, so convert "
+            "the tensor first, e.g. Tensor(t.data.astype(np.int64)) or a float tensor")
+    return BpkitTypeError(
+        f"{op}: not defined for tensors of dtypes {np.result_type(ad).name} and "
+        f"{np.result_type(bd).name} ({_tensor_words(str(e)).split(chr(10))[0]})")
+
+
+def _nary(op, prim, inputs, **params):
+    """Apply a primitive with any number of inputs (Tensors, or constants taking the first tensor's dtype)."""
+    dtype = next(t.data.dtype for t in inputs if isinstance(t, Tensor))
+    arrays = [t.data if isinstance(t, Tensor) else None if t is None else _constant(t, dtype, op)
+              for t in inputs]
+    need = tuple(isinstance(t, Tensor) and t._requires_grad for t in inputs)
+    out, vjp = prim(*arrays, need=need, **params)
+    if any(need) and _grad_enabled:
+        vc = [0]
+        saved = _saved_versions(prim, inputs, need, vc, np.shape(out)) if prim.reads else ()
+        parents = tuple(t if n else None for t, n in zip(inputs, need))
+        return _result(out, op, parents, vjp, saved, vc)
     return _result(out, op, (), None)
 
 
@@ -575,6 +415,18 @@ def _graph_order(root):
     return order
 
 
+def _check_versions(node):
+    """Raise if an array that node's vjp reads was changed in place since the forward pass."""
+    for counter, version, shape in node._saved:
+        if counter[0] != version:
+            raise BackwardError(
+                f"backward: one of the variables needed for gradient computation has been modified "
+                f"by an inplace operation: a tensor of shape {shape} that {node._op} saved for its "
+                f"backward pass is at version {counter[0]}, but was at version {version} in the "
+                "forward pass, so its gradient would be wrong. Redo the forward pass after the "
+                "change (e.g. call optimizer.step() only after backward()), or change a copy")
+
+
 # ------------------------------------------------------------------ Tensor
 
 
@@ -589,18 +441,20 @@ class Tensor:
     Only floating-point tensors can require gradients.
 
     Operations: ``+ - * / **`` (numbers on either side, numpy broadcasting),
-    ``@``, ``exp log tanh sigmoid relu``, ``sum mean max`` (axis, keepdims),
-    ``reshape transpose .T``, indexing (ints, slices, None, integer arrays:
-    repeated indices add up in backward). Comparisons give boolean ndarrays.
-    ``np.exp(t)`` raises (numpy functions would silently drop the graph): use
-    ``t.exp()`` or ``np.exp(t.data)``. ``x -= y`` on a leaf that requires grad
-    works only under ``no_grad()``, where it updates ``x.data`` in place.
+    ``@``, ``exp log sqrt abs tanh sigmoid relu clamp``, ``maximum minimum``,
+    ``sum mean max min`` (axis, keepdims), ``reshape transpose .T``, indexing
+    (ints, slices, None, integer and boolean arrays: repeated indices add up in
+    backward), and the functions ``bpkit.where``, ``concatenate``, ``stack``.
+    Comparisons give boolean ndarrays. numpy functions on a tensor that
+    requires grad raise and say what to use (they would drop the graph).
+    In place: ``x -= y`` and ``add_``/``sub_``/``mul_``/``div_``/``zero_``/
+    ``fill_``/``copy_``/``clamp_``/``t[i] = v`` change ``.data`` and count up
+    ``_version``; on a leaf that requires grad only under ``no_grad()``.
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_parents", "_vjp", "_op", "_retain",
-                 "__weakref__")
+                 "_vc", "_saved", "__weakref__")
     __array_priority__ = 1000  # ndarray * Tensor -> Tensor.__rmul__
-    __array_ufunc__ = None  # np.exp(t) raises instead of silently dropping the graph
     __hash__ = object.__hash__  # == is elementwise, yet tensors can be dict keys
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -613,6 +467,8 @@ class Tensor:
         self._vjp = None
         self._op = None
         self._retain = False
+        self._vc = [0]
+        self._saved = ()
 
     # -- attributes
     @property
@@ -632,6 +488,11 @@ class Tensor:
     @property
     def dtype(self):
         return self.data.dtype
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's data (or a view sharing it) has had (PyTorch's name)."""
+        return self._vc[0]
 
     @property
     def requires_grad(self):
@@ -666,7 +527,7 @@ class Tensor:
     @property
     def T(self):
         """The tensor with its axes reversed (the transpose, for a matrix)."""
-        return _unary("transpose", transpose, self, None)
+        return _unary("transpose", P.transpose, self, None)
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -715,18 +576,42 @@ class Tensor:
                 "use np.any(t.data) or np.all(t.data)")
         return bool(self.data)
 
+    # -- numpy: never a silent exit from the graph
     def numpy(self):
-        """The data as an ndarray (shared, not copied: changing one changes the other)."""
+        """The data as an ndarray (shared, not copied); refused if it requires grad, as in PyTorch."""
+        if self._requires_grad:
+            raise GraphError("numpy: can't call numpy() on a tensor that requires grad (its gradient "
+                             "would be lost); use t.detach().numpy() for the numbers")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise GraphError(
+                "numpy: can't turn a tensor that requires grad into an array: numpy would compute "
+                "without the graph and its gradient would be lost; use bpkit operations, or "
+                "t.detach().numpy() for the numbers")
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy ufuncs on tensors: the operators (ndarray + Tensor) run as Tensor ops; others refuse."""
+        if method == "__call__" and not kwargs:
+            reflected = _OPERATOR_UFUNCS.get(ufunc)
+            if reflected is not None:
+                return reflected(*inputs)
+        return _numpy_fallback(ufunc, inputs, kwargs, method)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """numpy functions on tensors: np.sum/mean/max/min call the method; others refuse on a graph."""
+        method = _NUMPY_REDUCTIONS.get(func)
+        if method is not None and isinstance(args[0] if args else kwargs.get("a"), Tensor):
+            return _numpy_reduction(func, method, args, kwargs)
+        return _numpy_fallback(func, args, kwargs)
+
     def detach(self):
-        """A new leaf sharing this tensor's data, outside any graph."""
-        return _result(self.data, None, (), None)
+        """A new leaf sharing this tensor's data (and its version counter), outside any graph."""
+        return _result(self.data, None, (), None, (), self._vc)
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward()."""
@@ -736,50 +621,39 @@ class Tensor:
 
     # -- arithmetic (each a primitive or a composition of primitives)
     def __add__(self, other):
-        return _binary("add", add, self, other)
+        return _binary("add", P.add, self, other)
 
     def __radd__(self, other):
-        return _binary("add", add, other, self)
-
-    def __mul__(self, other):
-        return _binary("mul", mul, self, other)
-
-    def __rmul__(self, other):
-        return _binary("mul", mul, other, self)
-
-    def __neg__(self):
-        return _binary("neg", mul, self, -1)
+        return _binary("add", P.add, other, self)
 
     def __sub__(self, other):
-        """a - b = a + (-1) * b."""
-        if not isinstance(other, Tensor):
-            other = _constant(other, self.data.dtype, "sub")
-            if isinstance(other, np.ndarray) and other.dtype.kind in "bu":
-                # -x wraps around for unsigned integers and fails for booleans
-                other = other.astype(np.result_type(other.dtype, np.int8))
-            return _binary("sub", add, self, -other)
-        return _binary("sub", add, self, _binary("neg", mul, other, -1))
+        return _binary("sub", P.sub, self, other)
 
     def __rsub__(self, other):
-        """b - a = (-1) * a + b, for a non-Tensor b."""
-        return _binary("sub", add, _binary("neg", mul, self, -1), other)
+        return _binary("sub", P.sub, other, self)
+
+    def __mul__(self, other):
+        return _binary("mul", P.mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary("mul", P.mul, other, self)
+
+    def __neg__(self):
+        if self.data.dtype == np.bool_:
+            raise BpkitTypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                                 "use ~t.data for logical not, or 1 - t")
+        return _unary("neg", P.neg, self)
 
     def __truediv__(self, other):
-        """a / b = a * b ** -1 (for a number b: a * (1 / b))."""
+        """a / b: its own primitive (a * (1 / b) would round twice and underflow)."""
         a = _as_float(self)
-        if not isinstance(other, Tensor):
-            other = _constant(other, a.data.dtype, "div")
-            if np.ndim(other) == 0:
-                inv = 1 / other if other != 0 else math.copysign(math.inf, other)
-                return _binary("div", mul, a, inv)
-            other = Tensor(other)
-        b = _as_float(other)
-        return _binary("div", mul, a, _unary("pow", pow_, b, _exponent(-1, b.data.dtype)))
+        if isinstance(other, Tensor):
+            other = _as_float(other)
+        return _binary("div", P.div, a, other)
 
     def __rtruediv__(self, other):
-        """b / a = b * a ** -1, for a non-Tensor b."""
-        a = _as_float(self)
-        return _binary("div", mul, other, _unary("pow", pow_, a, _exponent(-1, a.data.dtype)))
+        """b / a, for a non-Tensor b."""
+        return _binary("div", P.div, other, _as_float(self))
 
     def __pow__(self, p):
         """a ** p for a number p (a tensor exponent is not supported)."""
@@ -788,7 +662,7 @@ class Tensor:
                 f"pow: the exponent must be a number, got {type(p).__name__}; for a tensor "
                 "exponent b write (b * a.log()).exp()")
         try:
-            return _unary("pow", pow_, self, _exponent(p, self.data.dtype))
+            return _unary("pow", P.pow_, self, _exponent(p, self.data.dtype))
         except ValueError as e:  # e.g. integers to negative integer powers
             raise BpkitValueError(f"pow: {_tensor_words(str(e))}") from None
 
@@ -799,29 +673,51 @@ class Tensor:
         return (self * math.log(base)).exp()
 
     def __matmul__(self, other):
-        return _binary("matmul", matmul, self, other)
+        return _binary("matmul", P.matmul, self, other)
 
     def __rmatmul__(self, other):
-        return _binary("matmul", matmul, other, self)
+        return _binary("matmul", P.matmul, other, self)
 
-    # in place: on a graph they rebind (x = x + y); under no_grad they change .data
-    def _inplace(self, other, symbol, forward, ufunc):
-        if _grad_enabled:
-            if self._requires_grad and self._vjp is None:
-                raise BackwardError(
-                    f"{symbol}=: a leaf tensor that requires grad cannot be changed in place "
-                    "(its gradient would no longer match); update it inside `with no_grad():`, "
-                    f"as optimizers do, or write x = x {symbol} y")
-            return forward(other)
-        od = other.data if isinstance(other, Tensor) else other
+    # -- in place: change .data and count a new version
+    def _check_inplace(self, op, other=None):
+        """Refuse an in-place change that a graph could not follow (PyTorch refuses the first two too)."""
+        if not _grad_enabled:
+            return
+        if self._requires_grad and self._vjp is None:
+            raise GraphError(
+                f"{op}: a leaf tensor that requires grad cannot be changed in place (its gradient "
+                "would no longer match); do it inside `with no_grad():`, as optimizers do")
+        if self._requires_grad:
+            raise GraphError(
+                f"{op}: this tensor is part of a graph, and bpkit does not record in-place changes; "
+                "write y = y + x (a new tensor) instead")
+        if isinstance(other, Tensor) and other._requires_grad:
+            raise GraphError(
+                f"{op}: the other operand requires grad, and an in-place change would not be recorded "
+                "in the graph; write y = y + x (a new tensor) instead")
+
+    def _write(self, op, ufunc, *operands):
+        """self.data = ufunc(self.data, *operands), in place, then count the change."""
+        ods = [o.data if isinstance(o, Tensor) else o for o in operands]
         try:
-            ufunc(self.data, od, out=self.data)
-        except ValueError:
-            raise ShapeError(
-                f"{symbol}=: shape {np.shape(od)} cannot be broadcast into shape {self.data.shape}") from None
+            ufunc(self.data, *ods, out=self.data)
+        except ValueError as e:
+            if "read-only" in str(e):
+                raise GraphError(f"{op}: this tensor's data is read-only") from None
+            raise ShapeError(f"{op}: shape {np.shape(ods[0])} cannot be broadcast into shape "
+                             f"{self.data.shape}") from None
         except TypeError as e:
-            raise BpkitTypeError(f"{symbol}=: {e}") from None
+            raise BpkitTypeError(f"{op}: {_tensor_words(str(e))}") from None
+        self._vc[0] += 1
         return self
+
+    def _inplace(self, other, symbol, forward, ufunc):
+        """x op= y: in place (a new version) unless it would have to join a graph; then x = x op y."""
+        if _grad_enabled and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+            if self._requires_grad and self._vjp is None:
+                self._check_inplace(f"{symbol}=")  # raises: a leaf that requires grad
+            return forward(other)  # rebinds, so the graph records it (PyTorch would change x in place)
+        return self._write(f"{symbol}=", ufunc, other)
 
     def __iadd__(self, other):
         return self._inplace(other, "+", self.__add__, np.add)
@@ -835,10 +731,78 @@ class Tensor:
     def __itruediv__(self, other):
         return self._inplace(other, "/", self.__truediv__, np.true_divide)
 
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place (torch.Tensor.add_)."""
+        self._check_inplace("add_", other)
+        if alpha != 1:
+            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+        return self._write("add_", np.add, other)
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place (torch.Tensor.sub_)."""
+        self._check_inplace("sub_", other)
+        if alpha != 1:
+            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+        return self._write("sub_", np.subtract, other)
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        self._check_inplace("mul_", other)
+        return self._write("mul_", np.multiply, other)
+
+    def div_(self, other):
+        """self /= other, in place."""
+        self._check_inplace("div_", other)
+        return self._write("div_", np.true_divide, other)
+
+    def zero_(self):
+        """Fill with zeros, in place."""
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Fill with one number, in place."""
+        self._check_inplace("fill_")
+        return self._fill(value)
+
+    def _fill(self, value):
+        try:
+            self.data[...] = value
+        except (TypeError, ValueError) as e:
+            raise BpkitTypeError(f"fill_: {_tensor_words(str(e))}") from None
+        self._vc[0] += 1
+        return self
+
+    def copy_(self, src):
+        """Copy src's numbers into this tensor, in place (broadcast to its shape, cast to its dtype)."""
+        self._check_inplace("copy_", src)
+        src = src.data if isinstance(src, Tensor) else src
+        try:
+            np.copyto(self.data, src, casting="unsafe")
+        except ValueError:
+            raise ShapeError(f"copy_: shape {np.shape(src)} cannot be broadcast into shape "
+                             f"{self.data.shape}") from None
+        self._vc[0] += 1
+        return self
+
+    def clamp_(self, min=None, max=None):
+        """Limit the entries to [min, max], in place."""
+        self._check_inplace("clamp_")
+        low, high = _bounds(min, max, "clamp_")
+        np.clip(self.data, low, high, out=self.data)
+        self._vc[0] += 1
+        return self
+
     def __setitem__(self, index, value):
-        raise BpkitTypeError(
-            "setitem: tensors do not support item assignment (it would break the graph); "
-            "change t.data[...] of a leaf instead")
+        """t[index] = value, in place (under no_grad for a leaf that requires grad)."""
+        self._check_inplace("setitem", value)
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[_index(index)] = value
+        except IndexError as e:
+            raise BpkitIndexError(f"setitem: {_tensor_words(str(e))} (shape {self.data.shape})") from None
+        except (TypeError, ValueError) as e:
+            raise BpkitValueError(f"setitem: {_tensor_words(str(e))}") from None
+        self._vc[0] += 1
 
     # -- comparisons: plain boolean ndarrays, outside the graph
     def _compare(self, other, ufunc, op):
@@ -869,38 +833,67 @@ class Tensor:
 
     # -- elementwise functions
     def exp(self):
-        return _unary("exp", exp, self)
+        return _unary("exp", P.exp, self)
 
     def log(self):
-        return _unary("log", log, self)
+        return _unary("log", P.log, self)
+
+    def sqrt(self):
+        """Square root, elementwise; its gradient is infinite at 0."""
+        return _unary("sqrt", P.sqrt, _as_float(self))
+
+    def abs(self):
+        """|x| elementwise; the gradient at 0 is 0, as in PyTorch."""
+        return _unary("abs", P.abs_, self)
 
     def tanh(self):
-        return _unary("tanh", tanh, self)
+        return _unary("tanh", P.tanh, self)
 
     def sigmoid(self):
-        return _unary("sigmoid", sigmoid, self)
+        return _unary("sigmoid", P.sigmoid, self)
 
     def relu(self):
-        return _unary("relu", relu, self)
+        return _unary("relu", P.relu, self)
+
+    def clamp(self, min=None, max=None):
+        """Entries limited to [min, max] (numbers; either may be None), as torch.clamp.
+
+        The gradient passes where min <= x <= max (ends included) and is 0 outside.
+        """
+        low, high = _bounds(min, max, "clamp")
+        return _unary("clamp", P.clip, self, low, high)
+
+    clip = clamp
+
+    def maximum(self, other):
+        """The larger of self and other, elementwise; ties split the gradient (torch.maximum)."""
+        return _binary("maximum", P.maximum, self, other)
+
+    def minimum(self, other):
+        """The smaller of self and other, elementwise; ties split the gradient (torch.minimum)."""
+        return _binary("minimum", P.minimum, self, other)
 
     def log_softmax(self, axis=-1):
         """log(softmax(x)) along ``axis``, computed stably (see the primitive)."""
         if self.data.ndim == 0:
             raise ShapeError("log_softmax: needs at least one axis, got a 0-d tensor")
-        return _unary("log_softmax", log_softmax, self, _axes(axis, self.data.shape, "log_softmax"))
+        return _unary("log_softmax", P.log_softmax, self, _axes(axis, self.data.shape, "log_softmax"))
 
     # -- reductions
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (None: everything; int or tuple; negatives count from the end)."""
-        return _unary("sum", sum_, self, _axes(axis, self.data.shape, "sum"), keepdims)
+        return _unary("sum", P.sum_, self, _axes(axis, self.data.shape, "sum"), _flag(keepdims, "sum"))
 
     def max(self, axis=None, keepdims=False):
         """Largest entry over ``axis``; the gradient is split evenly among ties."""
         axes = _axes(axis, self.data.shape, "max")
-        shape = self.data.shape
-        if self.data.size == 0 and (axes is None or any(shape[a] == 0 for a in axes)):
-            raise ShapeError(f"max: cannot take the max of an empty tensor (shape {self.data.shape})")
-        return _unary("max", max_, self, axes, keepdims)
+        _nonempty(self.data.shape, axes, "max")
+        return _unary("max", P.max_, self, axes, _flag(keepdims, "max"))
+
+    def min(self, axis=None, keepdims=False):
+        """Smallest entry over ``axis``: -max(-x); the gradient is split evenly among ties."""
+        _nonempty(self.data.shape, _axes(axis, self.data.shape, "min"), "min")
+        return -((-self).max(axis, keepdims))
 
     def mean(self, axis=None, keepdims=False):
         """Average over ``axis``: the sum times 1/n."""
@@ -909,7 +902,8 @@ class Tensor:
         n = self.data.size if axes is None else math.prod(shape[a] for a in axes)
         if n == 0:
             raise ShapeError(f"mean: cannot average over zero elements (shape {shape}, axis {axis})")
-        return _binary("mean", mul, _unary("sum", sum_, self, axes, keepdims), 1.0 / n)
+        total = _unary("sum", P.sum_, _as_float(self), axes, _flag(keepdims, "mean"))
+        return _binary("mean", P.mul, total, 1.0 / n)
 
     # -- shape
     def reshape(self, *shape):
@@ -921,7 +915,7 @@ class Tensor:
         except TypeError:
             raise BpkitTypeError(f"reshape: the new shape must be whole numbers, got {shape}") from None
         try:
-            return _unary("reshape", reshape, self, shape)
+            return _unary("reshape", P.reshape, self, shape)
         except ValueError:
             old, n = self.data.shape, self.data.size
             known = math.prod(k for k in shape if k != -1)
@@ -929,7 +923,7 @@ class Tensor:
                 why = "only one dimension can be -1"
             elif -1 in shape:
                 why = f"{n} is not a multiple of {known}"
-            elif any(k < 0 for k in shape):
+            elif builtins.any(k < 0 for k in shape):
                 why = "sizes cannot be negative"
             else:
                 why = f"{known} elements"
@@ -942,26 +936,23 @@ class Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = axes[0]
         if not axes:
-            return _unary("transpose", transpose, self, None)
+            return _unary("transpose", P.transpose, self, None)
         ndim = self.data.ndim
         try:
             norm = [operator.index(a) for a in axes]
         except TypeError:
             raise BpkitTypeError(f"transpose: axes must be ints, got {axes}") from None
-        if (len(norm) != ndim or not all(-ndim <= a < ndim for a in norm)
+        if (len(norm) != ndim or not builtins.all(-ndim <= a < ndim for a in norm)
                 or sorted(a % ndim for a in norm) != list(range(ndim))):
             raise AxisError(
                 f"transpose: axes {tuple(axes)} are not a permutation of the {ndim} dimensions of "
                 f"a tensor of shape {self.data.shape}")
-        return _unary("transpose", transpose, self, tuple(a % ndim for a in norm))
+        return _unary("transpose", P.transpose, self, tuple(a % ndim for a in norm))
 
     def __getitem__(self, index):
-        if type(index) is tuple:
-            index = tuple(_index_part(i) for i in index)
-        else:
-            index = _index_part(index)
+        index = _index(index)
         try:
-            return _unary("getitem", getitem, self, index)
+            return _unary("getitem", P.getitem, self, index)
         except IndexError as e:
             raise BpkitIndexError(f"getitem: {_tensor_words(str(e))} (shape {self.data.shape})") from None
         except (TypeError, ValueError) as e:
@@ -975,7 +966,9 @@ class Tensor:
         tensor; it may be left out only when this tensor has one element (a
         loss). Afterwards the arrays the graph saved for backward are freed,
         unless ``retain_graph=True``; its structure stays, so it can still be
-        drawn, but a second backward() through it raises BackwardError.
+        drawn, but a second backward() through it raises BackwardError. If an
+        array a node saved was changed in place since the forward pass,
+        backward() raises BackwardError instead of giving a wrong gradient.
         """
         if not self._requires_grad:
             raise BackwardError(
@@ -999,6 +992,9 @@ class Tensor:
             owned = False  # the caller's array: never accumulate into it in place
 
         order = _graph_order(self)
+        for node in order:  # before any gradient is touched: all or nothing
+            if node._saved:
+                _check_versions(node)
         # id(node) -> (gradient so far, whether we alone hold that array). Only
         # an array we alone hold may become a leaf's .grad without a copy:
         # later backward calls add into .grad in place.
@@ -1027,6 +1023,7 @@ class Tensor:
             pass_on = owned and not node._retain
             if not retain_graph:  # free the saved arrays now; a second pass would raise
                 node._vjp = _released
+                node._saved = ()
             for p, d in zip(parents, dgs):
                 if p is None or d is None:
                     continue
@@ -1044,7 +1041,7 @@ class Tensor:
 
 
 def _as_float(t):
-    """Division is a float operation: integer/bool tensors take part as float64 (like numpy)."""
+    """Division, sqrt and mean are float operations: integer/bool tensors take part as float64 (like numpy)."""
     if t.data.dtype.kind == "f":
         return t
     return _result(t.data.astype(np.float64), None, (), None)
@@ -1067,3 +1064,264 @@ def _exponent(p, dtype):
     if dtype.kind == "f":
         return dtype.type(p)
     return p.item() if isinstance(p, np.generic) else p
+
+
+def _flag(value, op):
+    """keepdims and similar switches must be True or False (numpy would take any object's truth)."""
+    if type(value) is bool or type(value) is np.bool_:
+        return bool(value)
+    raise BpkitTypeError(f"{op}: keepdims must be True or False, got {value!r:.40}")
+
+
+def _nonempty(shape, axes, op):
+    if math.prod(shape) == 0 and (axes is None or builtins.any(shape[a] == 0 for a in axes)):
+        raise ShapeError(f"{op}: cannot take the {op} of an empty tensor (shape {shape})")
+
+
+def _bounds(low, high, op):
+    """clamp's bounds as numbers or arrays (no gradient flows to them)."""
+    if low is None and high is None:
+        raise BpkitValueError(f"{op}: at least one of min and max must be given")
+    out = []
+    for b in (low, high):
+        if isinstance(b, Tensor):
+            if b._requires_grad:
+                raise BpkitTypeError(f"{op}: bounds that require grad are not supported; "
+                                     "use bpkit.maximum / bpkit.minimum")
+            b = b.data
+        out.append(b)
+    return tuple(out)
+
+
+def _index(index):
+    """An index as numpy takes it (Tensors become their data, lists arrays)."""
+    if type(index) is tuple:
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
+
+
+# ------------------------------------------- functions on tensors (bpkit.where, ...)
+
+
+def _as_tensor(x, op):
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(_to_array(x, None, op))
+
+
+def where(condition, input, other):
+    """``input`` where ``condition`` is true, else ``other`` (torch.where); all three broadcast.
+
+    condition: a boolean array or tensor (e.g. ``x > 0``); input, other:
+    tensors or numbers. The gradient flows to ``input`` where the condition
+    holds and to ``other`` elsewhere: ``where(x > 0, x, 0.1 * x)`` is a leaky ReLU.
+    """
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise BpkitTypeError(f"where: the condition must be boolean (e.g. x > 0), got dtype {cond.dtype}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = _as_tensor(input, "where")
+    try:
+        return _nary("where", P.where, (cond, input, other))
+    except ValueError:
+        shapes = [np.shape(a.data if isinstance(a, Tensor) else a) for a in (cond, input, other)]
+        raise ShapeError(f"where: shapes {shapes[0]}, {shapes[1]} and {shapes[2]} cannot be "
+                         "broadcast together") from None
+
+
+def _sequence(tensors, op):
+    """The tensors of concatenate/stack as a list of Tensors, or a clear error."""
+    if isinstance(tensors, (Tensor, np.ndarray)):
+        raise BpkitTypeError(f"{op}: expects a list or tuple of tensors, got a single "
+                             f"{type(tensors).__name__}; wrap them: {op}([a, b])")
+    tensors = [_as_tensor(t, op) for t in tensors]
+    if not tensors:
+        raise BpkitValueError(f"{op}: expects a non-empty list of tensors")
+    return tensors
+
+
+def concatenate(tensors, axis=0):
+    """The tensors joined along an existing ``axis`` (torch.cat); they agree on every other axis."""
+    tensors = _sequence(tensors, "concatenate")
+    if tensors[0].data.ndim == 0:
+        raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated; use stack")
+    (ax,) = _axes(axis, tensors[0].data.shape, "concatenate")
+    try:
+        return _nary("concatenate", P.concatenate, tensors, axis=ax)
+    except ValueError:
+        shapes = ", ".join(str(t.data.shape) for t in tensors)
+        raise ShapeError(f"concatenate: shapes {shapes} must agree except along axis {axis}") from None
+
+
+cat = concatenate
+
+
+def stack(tensors, axis=0):
+    """The tensors (all one shape) stacked along a new ``axis`` (torch.stack)."""
+    tensors = _sequence(tensors, "stack")
+    (ax,) = _axes(axis, tensors[0].data.shape + (1,), "stack")
+    shapes = {t.data.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return _nary("stack", P.stack, tensors, axis=ax)
+
+
+def clip(input, min=None, max=None):
+    """``input`` limited to [min, max] (torch.clamp); see Tensor.clamp."""
+    return _as_tensor(input, "clip").clamp(min, max)
+
+
+clamp = clip
+
+
+def abs(input):
+    """|input| elementwise (torch.abs); the gradient at 0 is 0."""
+    return _as_tensor(input, "abs").abs()
+
+
+def sqrt(input):
+    """Square root elementwise (torch.sqrt)."""
+    return _as_tensor(input, "sqrt").sqrt()
+
+
+def maximum(input, other):
+    """The larger of two tensors elementwise (torch.maximum); ties split the gradient."""
+    return _binary("maximum", P.maximum, _as_tensor(input, "maximum"), other)
+
+
+def minimum(input, other):
+    """The smaller of two tensors elementwise (torch.minimum); ties split the gradient."""
+    return _binary("minimum", P.minimum, _as_tensor(input, "minimum"), other)
+
+
+# ------------------------------------------------------------- numpy meets Tensor
+#
+# numpy hands a Tensor to __array_ufunc__ / __array_function__ (see the class).
+# The operators (ndarray * Tensor lands in np.multiply) become Tensor ops, and
+# np.sum / mean / max / min call the Tensor's method. Anything else would run
+# on the bare array and lose the gradient without a word, so on a tensor that
+# requires grad it raises and names the bpkit operation to use instead; on a
+# tensor that does not, numpy runs on its data and returns an ndarray.
+
+_OPERATOR_UFUNCS = {
+    np.add: lambda a, b: _binary("add", P.add, a, b),
+    np.subtract: lambda a, b: _binary("sub", P.sub, a, b),
+    np.multiply: lambda a, b: _binary("mul", P.mul, a, b),
+    np.true_divide: lambda a, b: (a.__truediv__(b) if isinstance(a, Tensor) else b.__rtruediv__(a)),
+    np.matmul: lambda a, b: _binary("matmul", P.matmul, a, b),
+    np.power: lambda a, b: (a ** b if isinstance(a, Tensor) else b.__rpow__(a)),
+    np.negative: lambda a: -a,
+    np.less: lambda a, b: _compare_any(a, b, np.less, "lt"),
+    np.less_equal: lambda a, b: _compare_any(a, b, np.less_equal, "le"),
+    np.greater: lambda a, b: _compare_any(a, b, np.greater, "gt"),
+    np.greater_equal: lambda a, b: _compare_any(a, b, np.greater_equal, "ge"),
+    np.equal: lambda a, b: _compare_any(a, b, np.equal, "eq"),
+    np.not_equal: lambda a, b: _compare_any(a, b, np.not_equal, "ne"),
+}
+
+_NUMPY_REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max",
+                     np.min: "min", np.amin: "min"}
+
+# numpy function -> what to write with bpkit instead
+_INSTEAD = {
+    np.where: "bpkit.where(condition, x, y)",
+    np.dot: "a @ b",
+    np.matmul: "a @ b",
+    np.inner: "(a * b).sum(axis=-1)",
+    np.concatenate: "bpkit.concatenate([a, b], axis=...)",
+    np.stack: "bpkit.stack([a, b], axis=...)",
+    np.vstack: "bpkit.concatenate([a, b], axis=0)",
+    np.hstack: "bpkit.concatenate([a, b], axis=-1)",
+    np.clip: "t.clamp(min, max) or bpkit.clip(t, min, max)",
+    np.exp: "t.exp()",
+    np.log: "t.log()",
+    np.tanh: "t.tanh()",
+    np.sqrt: "t.sqrt() or bpkit.sqrt(t)",
+    np.square: "t ** 2",
+    np.absolute: "t.abs() or bpkit.abs(t)",
+    np.maximum: "bpkit.maximum(a, b) (or t.relu() for maximum(t, 0))",
+    np.minimum: "bpkit.minimum(a, b)",
+    np.fmax: "bpkit.maximum(a, b)",
+    np.fmin: "bpkit.minimum(a, b)",
+    np.reshape: "t.reshape(shape)",
+    np.transpose: "t.transpose(...) or t.T",
+    np.ravel: "t.reshape(-1)",
+    np.squeeze: "t.reshape(...)",
+    np.expand_dims: "t.reshape(...) or t[None]",
+    np.tile: "bpkit.concatenate([t, t, ...])",
+    np.outer: "a.reshape(-1, 1) * b.reshape(1, -1)",
+    np.prod: "a product of tensors with *",
+    np.linalg.norm: "(t ** 2).sum() ** 0.5",
+    np.mean: "t.mean(axis=...)",
+    np.sum: "t.sum(axis=...)",
+}
+
+
+def _compare_any(a, b, ufunc, op):
+    """A comparison with a Tensor on either side: a boolean ndarray."""
+    if isinstance(a, Tensor):
+        return a._compare(b, ufunc, op)
+    flipped = {"lt": ("gt", np.greater), "le": ("ge", np.greater_equal), "gt": ("lt", np.less),
+               "ge": ("le", np.less_equal), "eq": ("eq", np.equal), "ne": ("ne", np.not_equal)}
+    name, reverse = flipped[op]
+    return b._compare(a, reverse, name)
+
+
+def _tensors_in(obj, depth=0):
+    """The Tensors in numpy-call arguments, looking inside lists, tuples and dicts."""
+    if isinstance(obj, Tensor):
+        yield obj
+    elif depth < 3 and isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors_in(item, depth + 1)
+    elif depth < 3 and isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors_in(item, depth + 1)
+
+
+def _unwrap(obj, depth=0):
+    """The same arguments with every Tensor replaced by its data."""
+    if isinstance(obj, Tensor):
+        return obj.data
+    if depth < 3 and isinstance(obj, (list, tuple)):
+        return type(obj)(_unwrap(item, depth + 1) for item in obj)
+    if depth < 3 and isinstance(obj, dict):
+        return {k: _unwrap(v, depth + 1) for k, v in obj.items()}
+    return obj
+
+
+def _numpy_fallback(func, args, kwargs, method="__call__"):
+    """Run a numpy function on the tensors' data, unless one requires grad: then say what to use."""
+    name = f"np.{getattr(func, '__name__', func)}"
+    if method != "__call__":
+        name += f".{method}"
+    if builtins.any(t._requires_grad for t in _tensors_in((args, kwargs))):
+        instead = _INSTEAD.get(func, "bpkit's tensor operations (see help(bpkit.Tensor))")
+        raise GraphError(
+            f"{name}: numpy cannot record operations on a tensor that requires grad, so the gradient "
+            f"through it would be lost; use {instead}, or t.detach().numpy() for the numbers alone")
+    args, kwargs = _unwrap(args), _unwrap(kwargs)
+    if method == "__call__":
+        return func(*args, **kwargs)
+    return getattr(func, method)(*args, **kwargs)
+
+
+def _numpy_reduction(func, method, args, kwargs):
+    """np.sum(t, axis=..., keepdims=...) and friends: the Tensor's own method, numpy's keywords accepted."""
+    name = f"np.{func.__name__}"
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except TypeError as e:
+        raise BpkitTypeError(f"{name}: {e}") from None
+    params = dict(bound.arguments)
+    x = params.pop("a")
+    axis = params.pop("axis", None)
+    keepdims = params.pop("keepdims", False)
+    for key, value in params.items():
+        if value is not None and value is not np._NoValue:
+            raise BpkitTypeError(
+                f"{name}: the argument {key}= is not supported on a tensor; call "
+                f"t.{method}(axis=..., keepdims=...) (and convert the result if needed)")
+    if keepdims is np._NoValue:
+        keepdims = False
+    return getattr(x, method)(axis=axis, keepdims=keepdims)

@@ -17,8 +17,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bpkit.errors import AxisError, BackwardError, BpkitIndexError, BpkitTypeError, ShapeError
+from bpkit.errors import (
+    AxisError,
+    BackwardError,
+    BpkitIndexError,
+    BpkitTypeError,
+    BpkitValueError,
+    GraphError,
+    ShapeError,
+)
 from bpkit.gradcheck import numerical_grad
+import bpkit
 from bpkit.tensor import PRIMITIVES, Tensor, is_grad_enabled, no_grad, unbroadcast
 from strategies import (
     arrays,
@@ -133,7 +142,8 @@ def transpose_case(draw):
 def getitem_case(draw):
     shape = draw(shapes(min_dims=1))
     n = shape[0]
-    kind = draw(st.sampled_from(["basic", "int", "list", "array", "pair", "mask"]))
+    kind = draw(st.sampled_from(["basic", "int", "list", "array", "pair", "mask", "tuple_in_tuple",
+                                 "mixed", "bool_scalar"]))
     if kind == "basic":  # ints, slices, None, Ellipsis
         index = draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
     elif kind == "int":
@@ -148,28 +158,17 @@ def getitem_case(draw):
         rows = np.array(draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k)))
         cols = np.array(draw(st.lists(st.integers(0, shape[1] - 1), min_size=k, max_size=k)))
         index = (np.concatenate([rows, rows[:1]]), np.concatenate([cols, cols[:1]]))
+    elif kind == "tuple_in_tuple":  # W[(0, 0, 1), :]: a tuple inside the index is advanced too
+        rows = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=5))
+        index = (tuple(rows + rows[:1]),) + (slice(None),) * (len(shape) - 1)
+    elif kind == "mixed" and len(shape) >= 2:  # a slice, then repeated integers
+        cols = draw(st.lists(st.integers(0, shape[1] - 1), min_size=1, max_size=5))
+        index = (slice(None), np.array(cols + cols[:1]))
+    elif kind == "bool_scalar":
+        index = draw(st.sampled_from([True, np.True_, (Ellipsis, True)]))
     else:
         index = draw(hnp.arrays(np.bool_, shape[:1]))
     return [draw(arrays(shape))], lambda t: t[index]
-
-
-PRIMITIVE_CASES = {
-    "add": add_case(),
-    "mul": mul_case(),
-    "matmul": matmul_case(),
-    "pow": pow_case(),
-    "exp": unary_case("exp"),
-    "log": unary_case("log", 0.2, 4.0),
-    "tanh": unary_case("tanh"),
-    "sigmoid": unary_case("sigmoid", -6.0, 6.0),
-    "relu": relu_case(),
-    "log_softmax": log_softmax_case(),
-    "sum": sum_case(),
-    "max": max_case(),
-    "reshape": reshape_case(),
-    "transpose": transpose_case(),
-    "getitem": getitem_case(),
-}
 
 
 @st.composite
@@ -188,6 +187,101 @@ def div_case(draw):
     if form == "tn":
         return [a], lambda x: x / -1.7
     return [b], lambda y: 2.5 / y
+
+
+@st.composite
+def extremum_case(draw, fn):
+    """maximum / minimum of two tensors, or of a tensor and a number, away from ties."""
+    sa, sb = draw(broadcastable_shapes())
+    a, b = draw(arrays(sa)), draw(arrays(sb))
+    assume(np.all(np.abs(np.subtract(*np.broadcast_arrays(a, b))) > 0.05))
+    if draw(st.booleans()):
+        return [a, b], fn
+    c = draw(st.sampled_from([0.25, -1.0]))
+    assume(np.all(np.abs(a - c) > 0.05))
+    return [a], lambda x: fn(x, c)
+
+
+@st.composite
+def where_case(draw):
+    sc, sx, sy = draw(broadcastable_shapes(num_shapes=3))
+    cond = draw(hnp.arrays(np.bool_, sc))
+    x, y = draw(arrays(sx)), draw(arrays(sy))
+    form = draw(st.sampled_from(["tt", "tn", "nt"]))
+    if form == "tt":
+        return [x, y], lambda a, b: bpkit.where(cond, a, b)
+    if form == "tn":
+        return [x], lambda a: bpkit.where(cond, a, 0.5)
+    return [y], lambda b: bpkit.where(Tensor(cond), -2.0, b)
+
+
+@st.composite
+def linear_case(draw):
+    lead = draw(shapes(min_dims=0, max_dims=2))
+    d, m = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x, w, b = draw(arrays(lead + (d,))), draw(arrays((m, d))), draw(arrays((m,)))
+    if draw(st.booleans()):
+        return [x, w, b], lambda x, w, b: bpkit.functional.linear(x, w, b)
+    return [x, w], lambda x, w: bpkit.functional.linear(x, w)
+
+
+@st.composite
+def clip_case(draw):
+    x = draw(arrays(draw(shapes()), -2.0, 2.0))
+    low, high = draw(st.sampled_from([(-0.5, 0.5), (None, 0.3), (-0.3, None)]))
+    for bound in (low, high):
+        if bound is not None:
+            assume(np.all(np.abs(x - bound) > 0.05))  # away from the kinks
+    return [x], lambda t: t.clamp(low, high)
+
+
+@st.composite
+def join_case(draw, fn):
+    """concatenate or stack of 1 to 3 tensors (stack: one shape; concatenate: one axis differs)."""
+    shape = draw(shapes(min_dims=1))
+    k = draw(st.integers(1, 3))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    if fn is bpkit.stack:
+        axis = draw(st.integers(-len(shape) - 1, len(shape)))
+        parts = [draw(arrays(shape)) for _ in range(k)]
+    else:
+        parts = []
+        for _ in range(k):
+            s = list(shape)
+            s[axis] = draw(st.integers(1, 3))
+            parts.append(draw(arrays(tuple(s))))
+    return parts, lambda *ts: fn(list(ts), axis=axis)
+
+
+PRIMITIVE_CASES = {
+    "add": add_case(),
+    "sub": sub_case(),
+    "mul": mul_case(),
+    "div": div_case(),
+    "maximum": extremum_case(bpkit.maximum),
+    "minimum": extremum_case(bpkit.minimum),
+    "where": where_case(),
+    "linear": linear_case(),
+    "neg": unary_case("__neg__"),
+    "sqrt": unary_case("sqrt", 0.2, 4.0),
+    "abs": relu_case().map(lambda c: (c[0], lambda t: t.abs())),
+    "clip": clip_case(),
+    "concatenate": join_case(bpkit.concatenate),
+    "stack": join_case(bpkit.stack),
+    "matmul": matmul_case(),
+    "pow": pow_case(),
+    "exp": unary_case("exp"),
+    "log": unary_case("log", 0.2, 4.0),
+    "tanh": unary_case("tanh"),
+    "sigmoid": unary_case("sigmoid", -6.0, 6.0),
+    "relu": relu_case(),
+    "log_softmax": log_softmax_case(),
+    "sum": sum_case(),
+    "max": max_case(),
+    "reshape": reshape_case(),
+    "transpose": transpose_case(),
+    "getitem": getitem_case(),
+}
 
 
 @st.composite
@@ -230,11 +324,9 @@ def matmul_transposed_case(draw):
 
 DERIVED_CASES = {
     "matmul_T": matmul_transposed_case(),
-    "sub": sub_case(),
-    "neg": unary_case("__neg__"),
     "rsub": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: 1 - t)),
-    "div": div_case(),
     "mean": mean_case(),
+    "min": max_case().map(lambda c: (c[0], lambda t: t.min())),
     "T": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: t.T)),
     "square": shapes().flatmap(arrays).map(lambda x: ([x], lambda t: t ** 2)),
     "sqrt": shapes().flatmap(lambda s: arrays(s, 0.3, 3.0)).map(lambda x: ([x], lambda t: t ** 0.5)),
@@ -503,7 +595,9 @@ def test_attributes_and_conversions():
     assert f"{Tensor(0.12345):.2f}" == "0.12"
     d = t.detach()
     assert not d.requires_grad and d.data is t.data
-    assert t.numpy() is t.data
+    assert d.numpy() is t.data
+    with pytest.raises(GraphError, match=r"detach\(\).numpy\(\)"):
+        t.numpy()  # as in PyTorch: the gradient would be lost
     assert isinstance(np.ones((2, 2)) * t, Tensor)
     assert isinstance(np.ones(2) @ t, Tensor)
     assert (t > 2).dtype == np.bool_ and isinstance(t == t, np.ndarray)
@@ -519,7 +613,7 @@ def test_in_place_update_of_a_leaf_under_no_grad():
         w -= 0.5 * w.grad
     assert w.data is data and w.is_leaf and w.requires_grad
     np.testing.assert_allclose(w.data, [0.0, 0.0])
-    with pytest.raises(BackwardError, match="no_grad"):
+    with pytest.raises(GraphError, match="no_grad"):
         w += 1
     y = w * 1
     y += 1  # a non-leaf: rebinds to y + 1
