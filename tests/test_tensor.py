@@ -703,3 +703,284 @@ def test_integer_and_boolean_array_operands():
     assert x.grad.dtype == np.float32
     assert (x * [1, 2]).dtype == (x * [0.5, 2.0]).dtype == np.float32  # Python lists, too
     np.testing.assert_array_equal((Tensor([5, 6]) - np.array([1, 2], np.uint8)).data, [4, 4])
+
+
+# ------------------------------------------------ advanced indexing, the whole class
+
+
+@st.composite
+def index_tuples(draw):
+    """(shape, index): random indices numpy accepts, mixing ints, slices, None, Ellipsis,
+    integer lists/arrays/tuples with repeats and boolean masks."""
+    shape = draw(shapes(min_dims=1, max_dims=3))
+    parts, dim = [], 0
+    while dim < len(shape) and draw(st.booleans()) or not parts:
+        if dim >= len(shape):
+            break
+        n = shape[dim]
+        kind = draw(st.sampled_from(["int", "slice", "none", "list", "array", "tuple", "mask"]))
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            parts.append(slice(draw(st.none() | st.integers(-n, n)), draw(st.none() | st.integers(-n, n)),
+                               draw(st.sampled_from([None, 1, 2, -1]))))
+        elif kind == "none":
+            parts.append(None)
+            continue
+        elif kind == "mask":
+            parts.append(draw(hnp.arrays(np.bool_, (n,))))
+        else:
+            picks = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4))
+            picks = picks + picks[:1]  # at least one repeat
+            parts.append({"list": list, "array": np.array, "tuple": tuple}[kind](picks))
+        dim += 1
+    return shape, tuple(parts)
+
+
+def _reference_index_grad(shape, index, g):
+    """What every index's gradient must be: np.add.at adds once per pick."""
+    dx = np.zeros(shape)
+    np.add.at(dx, index, g)
+    return dx
+
+
+@given(case=index_tuples(), data=st.data())
+def test_every_index_accumulates_like_np_add_at(case, data):
+    shape, index = case
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    try:
+        expected_out = x[index]
+    except IndexError:  # e.g. two integer arrays of different lengths: numpy refuses, so must bpkit
+        with pytest.raises(IndexError):
+            Tensor(x, requires_grad=True)[index]
+        return
+    t = Tensor(x, requires_grad=True)
+    out = t[index]
+    np.testing.assert_array_equal(out.data, expected_out)
+    g = data.draw(weights_like(out.shape))
+    out.backward(g)
+    np.testing.assert_allclose(t.grad, _reference_index_grad(shape, index, g), rtol=1e-12)
+
+
+def test_tuple_inside_an_index_counts_a_repeated_row_twice():
+    w = Tensor(np.ones((3, 2)), requires_grad=True)
+    w[(0, 0, 1), :].sum().backward()
+    np.testing.assert_array_equal(w.grad, [[2, 2], [1, 1], [0, 0]])
+
+
+# ---------------------------------------------- numpy functions cannot drop the graph
+
+NUMPY_CALLS = [  # (name, call on a tensor t, words the message must contain)
+    ("np.where", lambda t: np.where(t.data > 0, t, 0.1 * t), "bpkit.where"),
+    ("np.dot", lambda t: np.dot(t, t), "a @ b"),
+    ("np.concatenate", lambda t: np.concatenate([t, t]), "bpkit.concatenate"),
+    ("np.stack", lambda t: np.stack([t, t]), "bpkit.stack"),
+    ("np.clip", lambda t: np.clip(t, 0, 1), "clamp"),
+    ("np.exp", np.exp, "t.exp()"),
+    ("np.log", lambda t: np.log(t), "t.log()"),
+    ("np.tanh", np.tanh, "t.tanh()"),
+    ("np.sqrt", np.sqrt, "sqrt"),
+    ("np.abs", np.abs, "abs"),
+    ("np.square", np.square, "t ** 2"),
+    ("np.maximum", lambda t: np.maximum(t, 0), "bpkit.maximum"),
+    ("np.minimum", lambda t: np.minimum(t, 0), "bpkit.minimum"),
+    ("np.reshape", lambda t: np.reshape(t, -1), "t.reshape"),
+    ("np.transpose", np.transpose, "t.T"),
+    ("np.outer", lambda t: np.outer(t, t), "reshape"),
+    ("np.linalg.norm", np.linalg.norm, "** 0.5"),
+    ("np.asarray", np.asarray, "detach().numpy()"),
+    ("np.array", np.array, "detach().numpy()"),
+    ("np.cumsum", np.cumsum, "bpkit's tensor operations"),
+    ("np.sin", np.sin, "bpkit's tensor operations"),
+]
+
+
+@pytest.mark.parametrize("name, call, words", NUMPY_CALLS, ids=[c[0] for c in NUMPY_CALLS])
+def test_numpy_functions_refuse_a_tensor_that_requires_grad(name, call, words):
+    t = Tensor([0.5, 2.0], requires_grad=True)
+    with pytest.raises(GraphError) as info:
+        call(t)
+    message = str(info.value)
+    assert "\n" not in message and words in message
+    assert isinstance(info.value, RuntimeError)
+
+
+@pytest.mark.parametrize("name, call, words", NUMPY_CALLS, ids=[c[0] for c in NUMPY_CALLS])
+def test_numpy_functions_run_on_a_tensor_without_grad(name, call, words):
+    data = np.array([0.5, 2.0])
+    got = call(Tensor(data))
+    want = call(data) if name != "np.where" else np.where(data > 0, data, 0.1 * data)
+    np.testing.assert_allclose(np.asarray(got.data if isinstance(got, Tensor) else got), want)
+
+
+@pytest.mark.parametrize("func, method", [(np.sum, "sum"), (np.mean, "mean"), (np.max, "max"),
+                                          (np.amax, "max"), (np.min, "min"), (np.amin, "min")])
+def test_numpy_reductions_call_the_tensor_method_with_numpys_keywords(func, method):
+    x = np.array([[1.0, -2.0, 3.0], [4.0, 0.5, -6.0]])
+    t = Tensor(x, requires_grad=True)
+    out = func(t, axis=0, keepdims=True)
+    assert isinstance(out, Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.data, func(x, axis=0, keepdims=True))
+    out.sum().backward()
+    ref = Tensor(x, requires_grad=True)
+    getattr(ref, method)(axis=0, keepdims=True).sum().backward()
+    np.testing.assert_allclose(t.grad, ref.grad)
+    assert func(t, 1).shape == (2,) and func(t).shape == ()
+    with pytest.raises(BpkitTypeError, match=f"{func.__name__}.*out=.*not supported"):
+        func(t, axis=0, out=np.empty(3))
+
+
+def test_operators_with_an_ndarray_on_the_left_stay_in_the_graph():
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    a = np.array([3.0, 4.0])
+    for out in (a + t, a - t, a * t, a / t, a @ t, -t, np.add(a, t), np.multiply(t, a)):
+        assert isinstance(out, Tensor) and out.requires_grad
+    (a / t).sum().backward()
+    np.testing.assert_allclose(t.grad, -a / t.data ** 2)
+    assert (a > t).dtype == np.bool_ and (a > t).tolist() == [True, True]
+
+
+def test_leaky_relu_with_bpkit_where():
+    x = Tensor([-2.0, 3.0], requires_grad=True)
+    bpkit.where(x > 0, x, 0.1 * x).sum().backward()
+    np.testing.assert_allclose(x.grad, [0.1, 1.0])
+
+
+def test_where_sends_no_nan_from_the_branch_not_taken():
+    x = Tensor([-1.0, 4.0], requires_grad=True)
+    safe = bpkit.where(x.data > 0, x.clamp(min=1e-12).sqrt(), 0.0)
+    safe.sum().backward()
+    np.testing.assert_allclose(x.grad, [0.0, 0.25])
+
+
+# ------------------------------------------ in-place changes after every primitive
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+@given(data=st.data())
+def test_an_in_place_change_after_the_forward_pass_is_caught_or_harmless(name, data):
+    """Change an input or the output in place between forward and backward: backward must either
+    refuse (the vjp reads that array) or give exactly the gradient of the unchanged graph."""
+    inputs, fn = data.draw(ALL_CASES[name], label="case")
+    reference = [Tensor(x, requires_grad=True) for x in inputs]
+    out_ref = fn(*reference)
+    w = data.draw(weights_like(out_ref.shape), label="w")
+    out_ref.backward(w)
+
+    tensors = [Tensor(x, requires_grad=True) for x in inputs]
+    out = fn(*tensors)
+    victim = data.draw(st.sampled_from(["out"] + list(range(len(tensors)))), label="victim")
+    how = data.draw(st.sampled_from(["add_", "isub", "setitem", "mul_"]), label="how")
+    target = out if victim == "out" else tensors[victim]
+    with no_grad():
+        if how == "add_":
+            target.add_(0.375)
+        elif how == "isub":
+            target -= 0.375
+        elif how == "setitem":
+            target[...] = 0.625
+        else:
+            target.mul_(-1.5)
+    assert target._version == 1
+    try:
+        out.backward(w)
+    except BackwardError as e:
+        assert "modified by an inplace operation" in str(e) and "\n" not in str(e)
+        assert all(t.grad is None for t in tensors)  # refused before touching any gradient
+        return
+    for t, r in zip(tensors, reference):
+        np.testing.assert_allclose(t.grad, r.grad, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_the_issues_in_place_examples_raise():
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    x = Tensor(np.ones((3, 2)), requires_grad=True)
+    loss = (x @ w).sum()
+    with no_grad():
+        w -= 10  # the weight matmul needs for dx
+    with pytest.raises(BackwardError, match="modified by an inplace operation"):
+        loss.backward()
+
+    x = Tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()
+    with no_grad():
+        y *= 2  # exp's backward reads its output
+    with pytest.raises(BackwardError, match=r"shape \(2,\) that exp saved"):
+        y.sum().backward()
+
+
+def test_views_share_the_version_counter():
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    loss = (x @ w.T).sum()  # matmul saved the view w.T
+    with no_grad():
+        w.reshape(-1)[0] = 5.0  # a change through another view of the same memory
+    assert w._version == 1
+    with pytest.raises(BackwardError):
+        loss.backward()
+    d = w.detach()
+    d.zero_()
+    assert w._version == 2 and np.all(w.data == 0)
+
+
+def test_in_place_refusals_and_successes():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    for change in (lambda: w.add_(1), lambda: w.zero_(), lambda: w.__setitem__(0, 1.0),
+                   lambda: w.clamp_(0, 1)):
+        with pytest.raises(GraphError, match="no_grad"):
+            change()
+    y = w * 2
+    with pytest.raises(GraphError, match="part of a graph"):
+        y.add_(1)
+    c = Tensor([1.0, 2.0])
+    c += 1  # no graph involved: in place, as in PyTorch
+    c.sub_(Tensor([1.0, 1.0]), alpha=2).mul_(3).div_(2)
+    np.testing.assert_allclose(c.data, [0.0, 1.5])
+    assert c._version == 4
+    with pytest.raises(BpkitTypeError):
+        Tensor([1, 2]).add_(0.5)  # a float result cannot be stored in an int tensor
+    with pytest.raises(ShapeError):
+        Tensor([1.0, 2.0]).add_(np.ones(3))
+
+
+# --------------------------------------------------------------- division
+
+
+def test_division_is_its_own_primitive():
+    x = Tensor(np.linspace(0.1, 3.0, 30), requires_grad=True)
+    assert np.all((x / x).data == 1.0)
+    np.testing.assert_array_equal((Tensor([0.0, 1e-300]) / 1e-310).data, np.array([0.0, 1e-300]) / 1e-310)
+    b = Tensor(np.array([1e-30], np.float32), requires_grad=True)
+    (Tensor(np.array([1e-30], np.float32)) / b).sum().backward()
+    np.testing.assert_allclose(b.grad, [-1e30], rtol=1e-6)  # -a / b**2 with b**2 = 1e-60 (underflows in float32)
+    assert (x / x)._op == "div"
+
+
+# ------------------------------------------------------------- no_grad forms
+
+
+def test_no_grad_decorates_without_parentheses_and_keeps_generators_honest():
+    x = Tensor([1.0], requires_grad=True)
+
+    @no_grad
+    def evaluate(t):
+        return t * 2
+
+    assert not evaluate(x).requires_grad and is_grad_enabled()
+    assert evaluate.__name__ == "evaluate"
+
+    @no_grad()
+    def batches(n):
+        for _ in range(n):
+            assert not is_grad_enabled()  # inside the generator: no graph
+            got = yield x * 2
+            assert got is None or got == "sent"
+
+    gen = batches(3)
+    first = next(gen)
+    assert not first.requires_grad
+    assert is_grad_enabled()  # between the yields: the caller's mode
+    assert not gen.send("sent").requires_grad
+    assert is_grad_enabled()
+    gen.close()
+    assert is_grad_enabled()
