@@ -11,8 +11,10 @@ learner can push it hard:
   node is a reference cycle and most of the run time goes to the garbage
   collector. Here a node only points at its parents, so graphs are freed by
   reference counting the moment the last name for them goes away.
-* The topological order is found with an explicit stack, not recursion, so a
-  chain of a million nodes is fine.
+* Backward visits the nodes in an order found from the graph alone (a
+  depth-first search over ``_prev`` with an explicit stack, not recursion), so
+  a chain of a million nodes is fine, and so are graphs that were copied,
+  unpickled, or built partly before an ``importlib.reload``.
 
 Semantics are PyTorch's (see CONTRIBUTING.md): ``backward()`` accumulates into
 leaves, gives intermediate nodes fresh gradients, and refuses a second pass
@@ -22,18 +24,12 @@ Under ``with bpkit.no_grad():`` ops return leaves (no graph), as for Tensor.
 import gc
 import math
 import numbers
-from itertools import count
-from operator import attrgetter, mul
+from operator import mul
 
 from bpkit import tensor as _grad_mode  # no_grad() state, shared by both engines
 from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
 
 __all__ = ["Value", "DivisionByZero"]
-
-# Every node gets a serial number when it is created. A node's parents always
-# exist before it does, so "newest first" is a valid order for backward.
-_serial = count()
-_by_serial = attrgetter("_serial")
 
 
 class DivisionByZero(BpkitValueError, ZeroDivisionError):
@@ -57,7 +53,7 @@ class Value:
              (None once a backward without retain_graph has used them)
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_serial", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "__weakref__")
 
     def __init__(self, data, _prev=(), _local=(), _op="", *, label=""):
         if type(data) is not float:  # fast path: every op passes a float
@@ -70,7 +66,6 @@ class Value:
         self._prev = _prev
         self._local = _local
         self._op = _op
-        self._serial = next(_serial)
 
     def __repr__(self):
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
@@ -252,44 +247,58 @@ class Value:
                 gc.enable()
 
     def _backward(self, retain_graph):
-        # 1. Every node that self depends on, found with an explicit stack
-        #    (no recursion, so no recursion limit). Only nodes with parents
-        #    need ordering; leaves just receive.
-        inner = []
-        seen = {self}
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            prev = node._prev
-            if prev:
-                if node._local is None:
-                    raise BackwardError(
-                        "backward: this graph was already used by a backward() call, and a "
-                        "second pass would double the gradients; pass retain_graph=True to "
-                        "the first backward() if you mean to go through it again")
-                inner.append(node)
-                for p in prev:
-                    if p not in seen:
-                        seen.add(p)
-                        stack.append(p)
-        # 2. Parents are created before their children, so newest-first is a
-        #    topological order: a node's grad is complete before it is passed on.
-        inner.sort(key=_by_serial, reverse=True)
-        for node in inner:
+        order = _graph_order(self)  # the nodes with parents, each after its parents
+        for node in order:  # intermediate nodes get fresh gradients
             node.grad = 0.0
-        if inner:
+        if order:
             self.grad = 1.0
         else:  # backward from a leaf: d self / d self = 1, accumulated
             self.grad += 1.0
-        # 3. The chain rule, one rule for every op.
-        for node in inner:
+        # The chain rule, one rule for every op. Children come before their
+        # parents, so a node's grad is complete before it is passed on.
+        for node in reversed(order):
             g = node.grad
             for p, d in zip(node._prev, node._local):
                 p.grad += d * g
-        # 4. Like PyTorch, free what backward needed, so a second pass is caught.
-        if not retain_graph:
-            for node in inner:
-                node._local = None
+            if not retain_graph:
+                node._local = None  # used: freed, as in PyTorch, so a second pass is caught
+
+
+def _graph_order(root):
+    """The nodes with parents that root depends on (root too), each listed
+    after all of its parents: a topological order found from the graph alone.
+
+    A depth-first search with explicit stacks, not recursion, so there is no
+    recursion limit: ``path`` runs from root to the node being visited, and
+    ``todo`` holds, for each node on it, an iterator over the parents still to
+    visit. A node is listed once every parent has been. Leaves are left out:
+    they only receive. Raises BackwardError, before any gradient is touched,
+    on a graph that an earlier backward() has freed.
+    """
+    if not root._prev:
+        return []
+    if root._local is None:
+        raise BackwardError(_FREED)
+    order, seen = [], {root}
+    path, todo = [root], [iter(root._prev)]
+    while path:
+        for p in todo[-1]:
+            if p._prev and p not in seen:  # a parent not listed yet: list it first
+                if p._local is None:
+                    raise BackwardError(_FREED)
+                seen.add(p)
+                path.append(p)
+                todo.append(iter(p._prev))
+                break
+        else:  # every parent of path[-1] is listed: list it
+            todo.pop()
+            order.append(path.pop())
+    return order
+
+
+_FREED = ("backward: this graph was already used by a backward() call, and a second pass "
+          "would double the gradients; pass retain_graph=True to the first backward() if "
+          "you mean to go through it again")
 
 
 _ONE = (1.0,)

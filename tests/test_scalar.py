@@ -1,7 +1,12 @@
 """Tests for bpkit.scalar.Value: every op's derivative, the backward semantics,
 long graphs, memory (no reference cycles) and the errors a learner sees."""
+import copy
 import gc
 import math
+import pickle
+import subprocess
+import sys
+import textwrap
 import weakref
 
 import numpy as np
@@ -267,6 +272,102 @@ def test_nodes_are_not_reference_cycles():
     finally:
         if was_enabled:
             gc.enable()
+
+
+# ---------------------------------------------------------------------------
+# backward's order comes from the graph alone, not from when nodes were made
+
+# Ops for random graphs: smooth everywhere, and each output at most about
+# twice its inputs in size, so central differences are a fair judge.
+DAG_OPS = [
+    lambda a, b: (a + b) * 0.5,
+    lambda a, b: a - b,
+    lambda a, b: (a * b).tanh(),
+    lambda a, b: a * b.sigmoid(),
+    lambda a, b: 2.0 - a,
+    lambda a, b: Value.sum([a, b, a]) * 0.5,                  # a parent twice
+    lambda a, b: Value.dot([a, b, 0.5], [a.tanh(), a.sigmoid(), b]),  # a twice, plus a constant
+]
+
+
+@given(xs=st.lists(ANY, min_size=1, max_size=4),
+       steps=st.lists(st.tuples(st.integers(0, len(DAG_OPS) - 1), st.integers(0, 99),
+                                st.integers(0, 99)), min_size=1, max_size=10))
+def test_random_graphs_match_central_differences(xs, steps):
+    """Random DAGs: each step applies a random op to two earlier nodes (any of
+    them, reused at random); the root sums every node made, so most nodes have
+    several children."""
+    def f(*inputs):
+        nodes = list(inputs)
+        for op, i, j in steps:
+            nodes.append(DAG_OPS[op](nodes[i % len(nodes)], nodes[j % len(nodes)]))
+        return Value.sum(nodes[len(inputs):])
+
+    values = [Value(x) for x in xs]
+    f(*values).backward()
+    numeric = numerical_grad(lambda x: f(*map(Value, x)).data, xs)
+    for v, num in zip(values, numeric):
+        assert v.grad == pytest.approx(num, rel=1e-5, abs=1e-5)
+
+
+def _graph():
+    """x, and y = f(x) with a node used by several others; dy/dx = 4h + 2 times 3(1 - t^2)."""
+    x = Value(0.5)
+    h = (x * 3.0).tanh()
+    return x, (h * 2.0 + 1.0) * (h + 0.5), (4 * math.tanh(1.5) + 2) * 3 * (1 - math.tanh(1.5) ** 2)
+
+
+def test_copied_and_unpickled_graphs_give_the_same_gradients():
+    """copy.deepcopy and pickle make each node before its parents (which are in
+    its state): creation order is then no topological order."""
+    x, y, dydx = _graph()
+    for x2, y2 in (copy.deepcopy((x, y)), pickle.loads(pickle.dumps((x, y)))):
+        z = y2 * 1.0 + 0.0  # new nodes on top of the copied ones
+        z.backward()
+        assert x2.grad == pytest.approx(dydx, rel=1e-12)
+    y.backward()
+    assert x.grad == pytest.approx(dydx, rel=1e-12)
+
+
+def _run(code, stdin=b""):
+    """stdout of `code` run in a fresh interpreter (so module state starts anew)."""
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], input=stdin,
+                            capture_output=True, check=True)
+    return result.stdout.decode()
+
+
+def test_graph_saved_in_one_session_and_extended_in_another():
+    """A graph pickled here and loaded in a fresh interpreter, then built upon
+    there: nodes made in the new session must still come after their parents."""
+    made_before = [Value(0.0) for _ in range(1000)]  # this session has made many Values
+    x, y, dydx = _graph()
+    out = _run("""
+        import pickle, sys
+        x, y = pickle.loads(sys.stdin.buffer.read())
+        z = (y * 1.0 + 0.0).tanh() * 1.0   # built in the new session, on top of y
+        z.backward()
+        print(x.grad, y.grad, z.data)
+    """, stdin=pickle.dumps((x, y)))
+    x_grad, y_grad, z = map(float, out.split())
+    assert y_grad == pytest.approx(1 - z * z, rel=1e-12)
+    assert x_grad == pytest.approx(dydx * (1 - z * z), rel=1e-12)
+    assert len(made_before) == 1000
+
+
+def test_backward_is_right_after_module_reload():
+    """importlib.reload (Jupyter's autoreload) runs scalar.py again in the same
+    module namespace. Nodes built before and after the reload mix in one graph."""
+    out = _run("""
+        import importlib, bpkit.scalar as scalar
+        made_before = [scalar.Value(0.0) for _ in range(1000)]  # a session with many Values
+        x = scalar.Value(0.5)
+        h = (x * 3.0).tanh()             # built before the reload
+        importlib.reload(scalar)
+        y = (h * 2.0 + 1.0) * (h + 0.5)  # built after it, on top of h
+        y.backward()
+        print(x.grad)
+    """)
+    assert float(out) == pytest.approx(_graph()[2], rel=1e-12)
 
 
 # ---------------------------------------------------------------------------
