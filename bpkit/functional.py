@@ -10,9 +10,9 @@ import numpy as np
 
 from bpkit import primitives as P
 from bpkit.errors import BpkitIndexError, BpkitTypeError, ShapeError
-from bpkit.tensor import Tensor, _nary, _to_array
+from bpkit.tensor import Tensor, _nary, _to_array, _unary
 
-__all__ = ["linear", "softmax", "log_softmax", "cross_entropy", "mse_loss"]
+__all__ = ["linear", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]
 
 
 def _as_tensor(x):
@@ -59,39 +59,61 @@ def log_softmax(x, axis=-1):
     return _as_tensor(x).log_softmax(axis)
 
 
-def _class_indices(targets, n, c):
+def _class_indices(targets, n, c, op="cross_entropy"):
     """Check targets and return them as an int64 array (N,), with messages for each mistake."""
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind not in "iu" and t.size > 0:         # "iu": signed or unsigned integers (not bool)
         raise BpkitTypeError(
-            f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}; "
+            f"{op}: targets must be integer class indices, got dtype {t.dtype}; "
             f"convert with np.asarray(targets).astype(np.int64)")
     if t.ndim != 1:
-        raise ShapeError(f"cross_entropy: targets must be 1-D class indices (N,), got shape {t.shape}")
+        raise ShapeError(f"{op}: targets must be 1-D class indices (N,), got shape {t.shape}")
     if t.shape[0] != n:
-        raise ShapeError(f"cross_entropy: logits have batch size {n} but targets have {t.shape[0]}")
+        raise ShapeError(f"{op}: {'logits' if op == 'cross_entropy' else 'input'} have batch size {n} "
+                         f"but targets have {t.shape[0]}")
     if n and (t.min() < 0 or t.max() >= c):
         i = int(np.flatnonzero((t < 0) | (t >= c))[0])
         raise BpkitIndexError(
-            f"cross_entropy: target {int(t[i])} (at position {i}) is out of range for "
+            f"{op}: target {int(t[i])} (at position {i}) is out of range for "
             f"C = {c} classes (valid: 0 to {c - 1})")
     return t.astype(np.int64, copy=False)
 
 
-def cross_entropy(logits, targets):
+def nll_loss(input, target, reduction="mean"):
+    """Negative log-likelihood of the target classes, as torch.nn.functional.nll_loss.
+
+    input: (N, C) log-probabilities (e.g. from log_softmax); target: (N,)
+    integer class indices in 0..C-1. reduction: "mean" (default), "sum" or
+    "none" (one loss per row). One graph node: its backward sends -1 (or -1/N)
+    to each row's target entry.
+    """
+    logp = _as_tensor(input)
+    if len(logp.shape) != 2:
+        raise ShapeError(f"nll_loss: input must be 2-D (N, C), got shape {logp.shape}")
+    if reduction not in ("mean", "sum", "none"):
+        raise BpkitTypeError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    n, c = logp.shape
+    if reduction == "mean" and n == 0:
+        raise ShapeError("nll_loss: cannot average over an empty batch (N = 0)")
+    y = _class_indices(targets=target, n=n, c=c, op="nll_loss")
+    return _unary("nll_loss", P.nll_loss, logp, y, reduction)
+
+
+def cross_entropy(logits, targets, reduction="mean"):
     """Mean negative log-likelihood of the target classes: -mean_i log softmax(logits)[i, y_i].
 
     logits: (N, C) Tensor of unnormalised scores; targets: (N,) integer class
-    indices in 0..C-1 (list, ndarray or integer Tensor). Returns a scalar Tensor.
-    Its gradient wrt logits is (softmax(logits) - onehot(targets)) / N.
+    indices in 0..C-1 (list, ndarray or integer Tensor). Returns a scalar
+    Tensor (reduction "sum" and "none" as in nll_loss). As in PyTorch it is
+    nll_loss(log_softmax(logits)): two graph nodes, whose chained backward
+    gives d loss / d logits = (softmax(logits) - onehot(targets)) / N.
     """
     logits = _as_tensor(logits)
     if len(logits.shape) != 2:
         raise ShapeError(f"cross_entropy: logits must be 2-D (N, C), got shape {logits.shape}")
     n, c = logits.shape
-    y = _class_indices(targets, n, c)
-    logp = log_softmax(logits, axis=1)          # (N, C)
-    return -logp[np.arange(n), y].mean()        # pick log p[i, y_i], average over the batch
+    _class_indices(targets, n, c)  # errors name cross_entropy
+    return nll_loss(log_softmax(logits, axis=1), targets, reduction)
 
 
 def mse_loss(pred, target):

@@ -402,6 +402,28 @@ def log_softmax(x, axis=-1):
     return out, vjp
 
 
+@reads("")
+def nll_loss(logp, target, reduction="mean"):
+    """out = minus the log-probabilities of the target classes: logp: (N, C), target: (N,) ints.
+
+    reduction: "mean" (over N), "sum" or "none" (out: (N,)). Each row's
+    gradient is -g (divided by N for "mean") at its target column and 0
+    elsewhere: every row picks one entry, so plain assignment is exact.
+    """
+    n = logp.shape[0]
+    rows = np.arange(n)
+    picked = -logp[rows, target]
+    out = picked if reduction == "none" else picked.sum() if reduction == "sum" else picked.mean()
+    shape, dtype = logp.shape, logp.dtype
+
+    def vjp(g):
+        d = np.zeros(shape, dtype)
+        d[rows, target] = -(g / n if reduction == "mean" else g)
+        return (d,)
+
+    return out, vjp
+
+
 # ---------------------------------------------------------------- reductions
 
 
@@ -560,6 +582,7 @@ PRIMITIVES = {
     "relu": relu,
     "clip": clip,
     "log_softmax": log_softmax,
+    "nll_loss": nll_loss,
     "sum": sum_,
     "max": max_,
     "reshape": reshape,

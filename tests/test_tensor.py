@@ -253,8 +253,17 @@ def join_case(draw, fn):
     return parts, lambda *ts: fn(list(ts), axis=axis)
 
 
+@st.composite
+def nll_loss_case(draw):
+    n, c = draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return [draw(arrays((n, c)))], lambda t: bpkit.functional.nll_loss(t, labels, reduction=reduction)
+
+
 PRIMITIVE_CASES = {
     "add": add_case(),
+    "nll_loss": nll_loss_case(),
     "sub": sub_case(),
     "mul": mul_case(),
     "div": div_case(),
