@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from bpkit.errors import BpkitTypeError, BpkitValueError
-from bpkit.tensor import Tensor
+from bpkit.tensor import Tensor, no_grad
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -61,7 +61,12 @@ class Optimizer:
             p.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient, in place on ``.data`` (dtype kept)."""
+        """Update every parameter that has a gradient, in place (dtype kept).
+
+        The write is ``p.sub_(update)`` under ``no_grad()``, as in torch.optim:
+        it counts up ``p._version``, so a graph that saved ``p`` before the step
+        refuses to backward instead of giving gradients for weights that are gone.
+        """
         raise NotImplementedError
 
     def _with_grads(self):
@@ -104,18 +109,19 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
     def step(self):
-        for p, g, state in self._with_grads():
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if self.momentum:
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
-                else:
-                    buf *= self.momentum
-                    buf += g
-                g = buf
-            p.data -= self.lr * g
+        with no_grad():
+            for p, g, state in self._with_grads():
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data
+                if self.momentum:
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
+                    else:
+                        buf *= self.momentum
+                        buf += g
+                    g = buf
+                p.sub_(self.lr * g)                 # counted: p._version goes up
 
 
 class Adam(Optimizer):
@@ -142,17 +148,20 @@ class Adam(Optimizer):
 
     def step(self):
         beta1, beta2 = self.betas
-        for p, g, state in self._with_grads():
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if not state:
-                state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-            state["step"] += 1
-            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * (g * g)
-            step_size = self.lr / (1 - beta1 ** t)
-            denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps   # math.sqrt: a Python float keeps float32
-            p.data -= step_size * (m / denom)
+        with no_grad():
+            for p, g, state in self._with_grads():
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data
+                if not state:
+                    state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+                state["step"] += 1
+                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                m *= beta1
+                m += (1 - beta1) * g
+                v *= beta2
+                v += (1 - beta2) * (g * g)
+                step_size = self.lr / (1 - beta1 ** t)
+                denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps   # math.sqrt: a Python float keeps float32
+                update = m / denom
+                update *= step_size                 # in place: no second temporary
+                p.sub_(update)                      # counted: p._version goes up

@@ -1,12 +1,13 @@
-"""bpkit.optim: each update rule against a hand-computed reference, dtype, skipping, argument errors."""
+"""bpkit.optim: each update rule against a hand-computed reference, dtype, skipping, counted writes, argument errors."""
 import math
 
 import numpy as np
 import pytest
 
 from bpkit import errors
+from bpkit.nn import Linear, ReLU, Sequential
 from bpkit.optim import SGD, Adam
-from bpkit.tensor import Tensor
+from bpkit.tensor import Tensor, is_grad_enabled
 
 P0 = np.array([1.0, -2.0, 0.5])
 
@@ -111,6 +112,42 @@ def test_params_may_be_a_generator_and_duplicates_count_once():
     a.sum().backward()
     opt.step()
     np.testing.assert_allclose(a.data, [0.5, 0.5])
+
+
+# --- the update is an in-place change the version counters see (as torch.optim's p.add_ under no_grad)
+
+OPTIMIZERS = [(SGD, {"lr": 0.1}), (SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1}),
+              (Adam, {"lr": 0.1}), (Adam, {"lr": 0.1, "weight_decay": 0.1})]
+
+
+@pytest.mark.parametrize("opt_cls, kwargs", OPTIMIZERS)
+def test_step_between_forward_and_backward_is_caught(opt_cls, kwargs):
+    # the hidden layer's gradient is dout @ W2, so backward reads the second weight: after a step it is gone
+    model = Sequential(Linear(2, 4, rng=0), ReLU(), Linear(4, 1, rng=1))
+    opt = opt_cls(model.parameters(), **kwargs)
+    x = Tensor(np.ones((3, 2), dtype=np.float32))
+    model(x).sum().backward()                      # gradients for the step
+    loss = model(x).sum()
+    opt.step()
+    with pytest.raises(errors.BackwardError) as info:
+        loss.backward()
+    one_line(info, "modified by an inplace operation")
+    opt.zero_grad()                                # the right order still works
+    model(x).sum().backward()
+    opt.step()
+    assert is_grad_enabled()                       # step's no_grad() is left behind
+
+
+@pytest.mark.parametrize("opt_cls, kwargs", OPTIMIZERS)
+def test_step_counts_one_version_per_updated_parameter(opt_cls, kwargs):
+    a, b = param(), param()
+    opt = opt_cls([a, b], **kwargs)
+    a.sum().backward()                             # b has no gradient: skipped, not written
+    for k in (1, 2, 3):
+        before = a.data
+        opt.step()
+        assert (a._version, b._version) == (k, 0)
+        assert a.data is before                    # updated in place, no new array
 
 
 def one_line(info, *words):
