@@ -11,9 +11,13 @@ One interface for all (as in ``torch.optim``)::
 The per-parameter state is explicit: ``opt.state[i]`` is a dict for
 ``opt.params[i]`` (``momentum_buffer`` for SGD; ``step``, ``exp_avg``,
 ``exp_avg_sq`` for Adam), named as in PyTorch. Hyperparameters are plain
-attributes (``opt.lr = 0.01`` changes the learning rate for the next step).
+attributes (``opt.lr = 0.01`` changes the learning rate for the next step),
+checked whenever they are set, so a typo fails at once with a one-line error
+instead of inside numpy at the next step.
 """
 import math
+import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -30,6 +34,15 @@ class Optimizer:
     ``model.parameters()``, a generator). Duplicates are kept once, so a shared
     tensor is not updated twice. Parameters whose ``.grad`` is None are skipped.
     """
+
+    # the hyperparameters each subclass has: checked by __setattr__, shown by repr
+    _hyperparameters = ()
+
+    def __setattr__(self, name, value):
+        """Check a hyperparameter whenever it is set, in ``__init__`` or later (``opt.lr = 0.01``)."""
+        if name in self._hyperparameters:
+            value = _checked(type(self).__name__, name, value)
+        object.__setattr__(self, name, value)
 
     def __init__(self, params):
         name = type(self).__name__
@@ -75,19 +88,57 @@ class Optimizer:
             if p.grad is not None:
                 yield p, np.asarray(p.grad), state
 
-    def _hyper(self):
-        """The hyperparameters shown by repr (each subclass lists its own)."""
-        return {}
-
     def __repr__(self):
-        args = ", ".join(f"{k}={v}" for k, v in self._hyper().items())
+        args = ", ".join(f"{k}={getattr(self, k)}" for k in self._hyperparameters)
         return f"{type(self).__name__}({len(self.params)} parameters, {args})"
 
 
-def _check(name, what, value, ok, rule):
-    """Raise the one-line error ``name: invalid what: value (rule)`` unless ok (PyTorch's wording)."""
-    if not ok:
-        raise BpkitValueError(f"{name}: invalid {what}: {value} ({rule})")
+# PyTorch's words for each hyperparameter in its errors ("Invalid learning rate: -0.1")
+_WHAT = {"lr": "learning rate", "momentum": "momentum value", "weight_decay": "weight_decay value",
+         "eps": "epsilon value"}
+
+
+def _checked(opt, arg, value):
+    """value as a float (betas: a pair of floats) if it is allowed; else raise a one-line bpkit error.
+
+    Every hyperparameter is a number >= 0, and each of Adam's betas is in [0, 1),
+    as torch.optim checks; the error names the optimizer, the argument and the rule.
+    """
+    if arg != "betas":
+        return _number(opt, _WHAT[arg], arg, value)
+    rule = "betas must be a pair (beta1, beta2)"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise BpkitTypeError(f"{opt}: invalid betas: {_shown(value)} ({rule}, got {type(value).__name__})")
+    pair = tuple(value)
+    if len(pair) != 2:
+        raise BpkitValueError(f"{opt}: invalid betas: {_shown(value)} ({rule}, got {len(pair)} "
+                              f"value{'s' if len(pair) != 1 else ''})")
+    return tuple(_number(opt, f"beta parameter at index {i}", f"betas[{i}]", b, upper=1)
+                 for i, b in enumerate(pair))
+
+
+def _number(opt, what, arg, value, upper=None):
+    """float(value) if it is a real number in [0, upper) (or >= 0 without upper); else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BpkitTypeError(f"{opt}: invalid {what}: {_shown(value)} "
+                             f"({arg} must be a number, got {type(value).__name__})")
+    rule = f"{arg} must be >= 0" if upper is None else f"{arg} must be in [0, {upper})"
+    try:
+        x = float(value)
+    except OverflowError:                      # an int beyond float's range
+        x = math.inf if value > 0 else -math.inf
+    if math.isnan(x):
+        raise BpkitValueError(f"{opt}: invalid {what}: nan ({rule}, not NaN)")
+    if not (x >= 0 and (upper is None or x < upper)):
+        text = str(value)
+        raise BpkitValueError(f"{opt}: invalid {what}: {text if len(text) <= 40 else x} ({rule})")
+    return x
+
+
+def _shown(value):
+    """A bad value as it would be typed (None, '0.1', (0.9,)), or its type if that is long."""
+    text = repr(value)
+    return text if len(text) <= 40 and "\n" not in text else f"a {type(value).__name__}"
 
 
 class SGD(Optimizer):
@@ -98,15 +149,11 @@ class SGD(Optimizer):
     p -= lr * buf   (or lr * g without momentum)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
-        _check("SGD", "learning rate", lr, lr >= 0, "must be >= 0")
-        _check("SGD", "momentum value", momentum, momentum >= 0, "must be >= 0")
-        _check("SGD", "weight_decay value", weight_decay, weight_decay >= 0, "must be >= 0")
-        super().__init__(params)
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+    _hyperparameters = ("lr", "momentum", "weight_decay")
 
-    def _hyper(self):
-        return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
+    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay   # checked, before params as in PyTorch
+        super().__init__(params)
 
     def step(self):
         with no_grad():
@@ -134,17 +181,11 @@ class Adam(Optimizer):
     The (1 - beta**t) factors undo the bias of m and v towards their zero start.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        _check("Adam", "learning rate", lr, lr >= 0, "must be >= 0")
-        _check("Adam", "epsilon value", eps, eps >= 0, "must be >= 0")
-        for i in (0, 1):
-            _check("Adam", f"beta parameter at index {i}", betas[i], 0.0 <= betas[i] < 1.0, "must be in [0, 1)")
-        _check("Adam", "weight_decay value", weight_decay, weight_decay >= 0, "must be >= 0")
-        super().__init__(params)
-        self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
+    _hyperparameters = ("lr", "betas", "eps", "weight_decay")
 
-    def _hyper(self):
-        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay   # checked
+        super().__init__(params)
 
     def step(self):
         beta1, beta2 = self.betas

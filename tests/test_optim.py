@@ -182,6 +182,63 @@ def test_argument_errors(make, error, words):
     one_line(info, *words)
 
 
+NAN = float("nan")
+TYPE, VALUE = errors.BpkitTypeError, errors.BpkitValueError
+
+
+@pytest.mark.parametrize("opt_cls, kwargs, error, words", [
+    # wrong type: a one-line TypeError naming the argument, not numpy's or Python's from inside bpkit
+    (SGD, dict(lr=None), TYPE, ["SGD", "learning rate", "lr must be a number", "NoneType"]),
+    (SGD, dict(lr="0.1"), TYPE, ["learning rate", "'0.1'", "got str"]),
+    (SGD, dict(lr=True), TYPE, ["learning rate", "got bool"]),
+    (SGD, dict(momentum=[0.9]), TYPE, ["momentum value", "momentum must be a number", "list"]),
+    (SGD, dict(weight_decay=None), TYPE, ["weight_decay value", "weight_decay must be a number"]),
+    (Adam, dict(lr=None), TYPE, ["Adam", "learning rate", "lr must be a number"]),
+    (Adam, dict(eps="1e-8"), TYPE, ["epsilon value", "eps must be a number", "str"]),
+    (Adam, dict(weight_decay=None), TYPE, ["weight_decay value", "NoneType"]),
+    (Adam, dict(betas=0.9), TYPE, ["Adam", "invalid betas: 0.9", "pair (beta1, beta2)", "float"]),
+    (Adam, dict(betas="ab"), TYPE, ["invalid betas: 'ab'", "pair", "str"]),
+    (Adam, dict(betas=(0.9, None)), TYPE, ["beta parameter at index 1", "betas[1] must be a number"]),
+    # wrong length
+    (Adam, dict(betas=(0.9,)), VALUE, ["invalid betas: (0.9,)", "pair (beta1, beta2)", "got 1 value"]),
+    (Adam, dict(betas=[0.9, 0.99, 0.999]), VALUE, ["betas", "pair", "got 3 values"]),
+    # NaN: every comparison with it is False, so it would slip past a plain `lr < 0` check
+    (SGD, dict(lr=NAN), VALUE, ["learning rate: nan", "lr must be >= 0, not NaN"]),
+    (SGD, dict(momentum=np.float64(NAN)), VALUE, ["momentum value: nan", "not NaN"]),
+    (SGD, dict(weight_decay=NAN), VALUE, ["weight_decay value: nan", "not NaN"]),
+    (Adam, dict(lr=NAN), VALUE, ["Adam", "learning rate: nan", "not NaN"]),
+    (Adam, dict(eps=NAN), VALUE, ["epsilon value: nan", "not NaN"]),
+    (Adam, dict(weight_decay=NAN), VALUE, ["weight_decay value: nan", "not NaN"]),
+    (Adam, dict(betas=(0.9, NAN)), VALUE, ["beta parameter at index 1: nan", "in [0, 1)"]),
+    # out of range
+    (SGD, dict(weight_decay=-1), VALUE, ["weight_decay value: -1", "weight_decay must be >= 0"]),
+    (Adam, dict(weight_decay=-0.5), VALUE, ["weight_decay value: -0.5"]),
+    (Adam, dict(betas=[0.9, 1]), VALUE, ["beta parameter at index 1: 1", "betas[1] must be in [0, 1)"]),
+    (SGD, dict(lr=-10 ** 400), VALUE, ["learning rate: -inf"]),
+])
+def test_hyperparameter_errors_name_the_argument(opt_cls, kwargs, error, words):
+    with pytest.raises(error) as info:
+        opt_cls([param()], **kwargs)
+    one_line(info, *words)
+
+
+def test_hyperparameters_are_checked_when_set_later_too():
+    opt = Adam([param()], lr=0.1, betas=[0.8, 0.9])
+    assert opt.betas == (0.8, 0.9)                 # any pair, kept as a tuple
+    opt.lr = 0.01                                  # allowed: changes the next step
+    assert opt.lr == 0.01
+    with pytest.raises(errors.BpkitTypeError) as info:
+        opt.lr = "0.01"
+    one_line(info, "Adam", "learning rate", "'0.01'")
+    with pytest.raises(errors.BpkitValueError) as info:
+        opt.betas = (0.9,)
+    one_line(info, "betas", "pair")
+    assert (opt.lr, opt.betas) == (0.01, (0.8, 0.9))          # the bad values were not stored
+    sgd = SGD([param()], lr=np.float32(0.5), momentum=1)      # numpy numbers and ints are numbers
+    assert (sgd.lr, sgd.momentum) == (0.5, 1.0)
+    assert repr(sgd) == "SGD(1 parameters, lr=0.5, momentum=1.0, weight_decay=0.0)"
+
+
 def test_defaults_are_pytorchs():
     sgd, adam = SGD([param()]), Adam([param()])
     assert (sgd.lr, sgd.momentum, sgd.weight_decay) == (1e-3, 0.0, 0.0)
