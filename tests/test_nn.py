@@ -4,7 +4,7 @@ import pytest
 
 from bpkit import errors
 from bpkit.nn import Linear, Module, ReLU, Sequential, Sigmoid, Tanh
-from bpkit.tensor import Tensor
+from bpkit.tensor import Tensor, no_grad
 
 
 class Block(Module):
@@ -83,6 +83,55 @@ def test_linear_wrong_number_of_features():
     assert str(info.value) == "Linear(3 -> 4): expected input with 3 features in its last dimension, got shape (5, 2)"
 
 
+def test_linear_is_one_graph_node():
+    layer = Linear(3, 4, rng=0)
+    x = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    assert y._op == "linear" and [id(p) for p in y._parents] == [id(x), id(layer.weight), id(layer.bias)]
+
+
+def test_linear_with_no_input_features_outputs_the_bias():
+    # PyTorch accepts Linear(0, n): the weight is (n, 0), the bias starts at 0 (bound 0 when fan_in = 0)
+    layer = Linear(0, 3, dtype=np.float64, rng=0)
+    assert layer.weight.shape == (3, 0)
+    np.testing.assert_array_equal(layer.bias.data, np.zeros(3))
+    with no_grad():
+        layer.bias.copy_(np.array([1.0, -2.0, 0.5]))
+    x = Tensor(np.zeros((5, 0)), requires_grad=True)
+    y = layer(x)
+    np.testing.assert_array_equal(y.data, np.tile([1.0, -2.0, 0.5], (5, 1)))   # the bias, for every row
+    dout = np.random.default_rng(0).normal(size=(5, 3))
+    (y * Tensor(dout)).sum().backward()
+    np.testing.assert_allclose(layer.bias.grad, dout.sum(axis=0), rtol=1e-12)   # db = sum over the batch
+    assert layer.weight.grad.shape == (3, 0) and x.grad.shape == (5, 0)
+
+
+def test_linear_with_no_output_features():
+    layer = Linear(3, 0, rng=0)
+    assert layer.weight.shape == (0, 3) and layer.bias.shape == (0,)
+    x = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    assert y.shape == (2, 0)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("sizes, error, words", [
+    ((-1, 3), errors.BpkitValueError, ["Linear", "in_features must be >= 0", "-1"]),
+    ((3, -2), errors.BpkitValueError, ["Linear", "out_features must be >= 0", "-2"]),
+    ((2.5, 3), errors.BpkitTypeError, ["Linear", "in_features must be an integer", "float 2.5"]),
+    ((3, 4.0), errors.BpkitTypeError, ["out_features must be an integer", "float 4.0"]),
+    ((3, "4"), errors.BpkitTypeError, ["out_features must be an integer", "str '4'"]),
+    ((None, 4), errors.BpkitTypeError, ["in_features must be an integer", "NoneType"]),
+    ((True, 4), errors.BpkitTypeError, ["in_features must be an integer", "bool"]),
+])
+def test_linear_sizes_must_be_whole_numbers_at_least_zero(sizes, error, words):
+    with pytest.raises(error) as info:
+        Linear(*sizes)
+    one_line(info, *words)
+    assert Linear(np.int64(2), 3).weight.shape == (3, 2)          # numpy integers are integers
+
+
 def test_sequential_indexing_len_and_forward():
     model = Sequential(Linear(2, 8, rng=0), Tanh(), Linear(8, 1, rng=1))
     assert len(model) == 3 and isinstance(model[1], Tanh) and isinstance(model[-1], Linear)
@@ -108,3 +157,11 @@ def test_train_eval_and_repr():
     text = repr(model)
     assert text.splitlines()[0] == "Sequential("
     assert "(0): Linear(in_features=2, out_features=8, bias=True)" in text and "(1): ReLU()" in text
+
+
+def one_line(info, *words):
+    """The error's message is one line and contains each of words."""
+    msg = str(info.value)
+    assert "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)

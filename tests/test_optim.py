@@ -131,7 +131,7 @@ def test_step_between_forward_and_backward_is_caught(opt_cls, kwargs):
     opt.step()
     with pytest.raises(errors.BackwardError) as info:
         loss.backward()
-    one_line(info, "modified by an inplace operation")
+    one_line(info, "modified by an inplace operation", "(1, 4)", "linear")
     opt.zero_grad()                                # the right order still works
     model(x).sum().backward()
     opt.step()
