@@ -8,6 +8,7 @@ learner's own layer needs no registration step. Seeding: ``Linear`` takes an
 """
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -25,6 +26,14 @@ class Module:
     dict, or inside a sub-Module) counts as a parameter, whether or not it
     requires grad: an optimizer then says clearly if one was created without
     ``requires_grad=True``, instead of silently never training it.
+
+    Names follow PyTorch: ``fc1.weight`` for an attribute, ``blocks.0.weight``
+    for a list item, ``heads.key.weight`` for a dict item, ``0.weight`` for a
+    layer of a Sequential. The walks keep a memo of what they have seen (as
+    PyTorch's ``named_modules`` does), so a layer used twice comes once and a
+    child that refers back to its parent ends the walk instead of looping.
+    ``parameters()``, ``modules()`` and the ``named_*`` methods return lists
+    (PyTorch's return generators; ``list(...)`` and ``for`` work on both).
     """
 
     training = True
@@ -35,20 +44,34 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def named_children(self):
+        """(name, sub-Module) for each direct sub-Module, each once, in the order the attributes were set."""
+        found, seen = [], set()
+        for name, v in self._named_members():
+            if isinstance(v, Module) and id(v) not in seen:
+                seen.add(id(v))
+                found.append((name, v))
+        return found
+
     def children(self):
-        """The direct sub-Modules, in the order their attributes were set."""
-        return [m for m in _walk(vars(self).values()) if isinstance(m, Module)]
+        """The direct sub-Modules, each once, in the order their attributes were set."""
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self):
+        """(name, Module) for this module (name "") and every module under it, each once, depth first."""
+        return [(name, v) for name, v in _walk(self) if isinstance(v, Module)]
+
+    def modules(self):
+        """This module and every module under it, each once, depth first."""
+        return [m for _, m in self.named_modules()]
+
+    def named_parameters(self):
+        """(name, Tensor) for every parameter, e.g. ``("0.weight", W)``, each once, in definition order."""
+        return [(name, v) for name, v in _walk(self) if isinstance(v, Tensor)]
 
     def parameters(self):
         """Every parameter Tensor of this module and its sub-modules, each once, in definition order."""
-        params, seen = [], set()
-        for item in _walk(vars(self).values()):
-            found = item.parameters() if isinstance(item, Module) else [item] if isinstance(item, Tensor) else []
-            for p in found:
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    params.append(p)
-        return params
+        return [p for _, p in self.named_parameters()]
 
     def zero_grad(self):
         """Set ``.grad`` to None on every parameter, nested ones included (backward accumulates)."""
@@ -57,9 +80,10 @@ class Module:
 
     def train(self, mode=True):
         """Set training mode here and in every sub-module; returns self. (No bpkit layer behaves differently yet.)"""
-        self.training = mode
-        for m in self.children():
-            m.train(mode)
+        if not isinstance(mode, bool):
+            raise BpkitTypeError(f"train: mode must be True or False, got {type(mode).__name__}")
+        for m in self.modules():
+            m.training = mode
         return self
 
     def eval(self):
@@ -71,33 +95,77 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = [f"({name}): {_indent(repr(m))}" for name, m in _named_children(self)]
+        """PyTorch's layout: a ``(name): Layer(...)`` line per sub-module; a cycle is named, not followed."""
+        key = (id(self), threading.get_ident())
+        if key in _in_repr:
+            return f"<back-reference to the {type(self).__name__} above>"
+        _in_repr.add(key)
+        try:
+            extra = self.extra_repr()
+            lines = extra.split("\n") if extra else []
+            # every place a sub-module sits (a layer used twice shows twice, as in PyTorch)
+            lines += [f"({name}): {_indent(repr(m))}"
+                      for name, m in self._named_members() if isinstance(m, Module)]
+        finally:
+            _in_repr.discard(key)
         if not lines:
-            return f"{type(self).__name__}({self.extra_repr()})"
+            return f"{type(self).__name__}()"
+        if len(lines) == 1 and extra:
+            return f"{type(self).__name__}({extra})"
         body = "\n".join("  " + line for line in lines)
         return f"{type(self).__name__}(\n{body}\n)"
 
-
-def _walk(values):
-    """Yield the Tensors and Modules in ``values``, looking inside lists, tuples and dicts."""
-    for v in values:
-        if isinstance(v, (Tensor, Module)):
-            yield v
-        elif isinstance(v, (list, tuple)):
-            yield from _walk(v)
-        elif isinstance(v, dict):
-            yield from _walk(v.values())
+    def _named_members(self):
+        """(name, Tensor or Module) for each one held directly: attributes, and items of lists, tuples, dicts."""
+        return _members(vars(self).items())
 
 
-def _named_children(module):
-    """(name, sub-Module) pairs for repr: attributes, and list/tuple items ("0", "1", ... in a Sequential)."""
-    for name, v in vars(module).items():
-        if isinstance(v, Module):
-            yield name, v
-        elif isinstance(v, (list, tuple)):
-            for i, m in enumerate(v):
-                if isinstance(m, Module):
-                    yield (str(i) if isinstance(module, Sequential) else f"{name}[{i}]"), m
+_in_repr = set()   # (module id, thread id) of each repr being built: a second visit is a cycle
+
+
+def _members(pairs):
+    """Yield (name, value) for the Tensors and Modules in (name, value) pairs, opening lists, tuples, dicts.
+
+    An item of a container is named "container.index" or "container.key". Each
+    container is opened once, so one that contains itself does not loop. An
+    explicit stack: nesting depth is unlimited. Modules are not opened (``_walk``
+    does that).
+    """
+    opened = set()
+    stack = [("", iter(pairs))]
+    while stack:
+        prefix, items = stack[-1]
+        for name, v in items:
+            if isinstance(v, (Tensor, Module)):
+                yield f"{prefix}{name}", v
+            elif isinstance(v, (list, tuple, dict)) and id(v) not in opened:
+                opened.add(id(v))
+                stack.append((f"{prefix}{name}.", iter(v.items() if isinstance(v, dict) else enumerate(v))))
+                break
+        else:
+            stack.pop()
+
+
+def _walk(root):
+    """(name, item) for root (name "") and every Module and Tensor under it, depth first in definition order.
+
+    Each object comes once, under the first name that reaches it (a memo of ids,
+    as in PyTorch's named_modules), so shared layers and cycles end the walk there.
+    """
+    found, seen = [("", root)], {id(root)}
+    stack = [("", root._named_members())]
+    while stack:
+        prefix, members = stack[-1]
+        for name, v in members:
+            if id(v) not in seen:
+                seen.add(id(v))
+                found.append((prefix + name, v))
+                if isinstance(v, Module):
+                    stack.append((f"{prefix}{name}.", v._named_members()))
+                    break
+        else:
+            stack.pop()
+    return found
 
 
 def _indent(text):
@@ -170,6 +238,11 @@ class Sequential(Module):
             if not isinstance(m, Module):
                 raise BpkitTypeError(f"Sequential: argument {i} has type {type(m).__name__}, not a Module")
         self.layers = list(modules)
+
+    def _named_members(self):
+        # the layers are named "0", "1", ... as in PyTorch ("0.weight"), not "layers.0"
+        others = [(k, v) for k, v in vars(self).items() if k != "layers"]
+        return _members([*((str(i), m) for i, m in enumerate(self.layers)), *others])
 
     def forward(self, x):
         for layer in self.layers:

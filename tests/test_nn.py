@@ -150,6 +150,100 @@ def test_activations():
     np.testing.assert_allclose(Sigmoid()(Tensor(x)).data, 1 / (1 + np.exp(-x)), rtol=1e-12)
 
 
+def test_named_parameters_and_modules_use_pytorchs_names():
+    m = Block()
+    assert [name for name, _ in m.named_parameters()] == [
+        "first.weight", "first.bias", "stack.0.weight", "stack.0.bias", "scale", "head.1.weight", "head.1.bias"]
+    assert all(p is q for (_, p), q in zip(m.named_parameters(), m.parameters()))
+    assert [name for name, _ in m.named_modules()] == ["", "first", "stack.0", "head", "head.0", "head.1"]
+    assert m.modules()[0] is m and m.modules()[2] is m.stack[0]
+    assert [name for name, _ in m.named_children()] == ["first", "stack.0", "head"]     # the shared layer once
+    assert m.children() == [c for _, c in m.named_children()]
+    seq = Sequential(Linear(2, 3), ReLU(), Linear(3, 1))
+    assert [name for name, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+class Heads(Module):
+    """Layers kept in a dict (with a nested list) and an attribute."""
+
+    def __init__(self):
+        self.trunk = Linear(2, 3, rng=0)
+        self.heads = {"a": Linear(3, 1, rng=1), "b": [Tanh(), Linear(3, 2, rng=2)]}
+
+
+def test_layers_in_a_dict_are_named_and_shown_by_repr():
+    m = Heads()
+    assert [name for name, _ in m.named_parameters()] == [
+        "trunk.weight", "trunk.bias", "heads.a.weight", "heads.a.bias", "heads.b.1.weight", "heads.b.1.bias"]
+    assert repr(m) == "\n".join([
+        "Heads(",
+        "  (trunk): Linear(in_features=2, out_features=3, bias=True)",
+        "  (heads.a): Linear(in_features=3, out_features=1, bias=True)",
+        "  (heads.b.0): Tanh()",
+        "  (heads.b.1): Linear(in_features=3, out_features=2, bias=True)",
+        ")"])
+    m.extra_repr = lambda: "two heads"                 # as in PyTorch: extra_repr first, then the layers
+    assert repr(m).splitlines()[:3] == [
+        "Heads(", "  two heads", "  (trunk): Linear(in_features=2, out_features=3, bias=True)"]
+
+
+class Parent(Module):
+    """A parent whose child refers back to it, and containers that contain themselves."""
+
+    def __init__(self):
+        self.fc = Linear(2, 2, rng=0)
+        self.child = Child(self)
+        self.loop = [Tensor(np.ones(2), requires_grad=True)]
+        self.loop.append(self.loop)                 # a list inside itself
+        self.table = {"w": Tensor(np.ones(3), requires_grad=True)}
+        self.table["self"] = self.table             # a dict inside itself
+        self.pair = (self.loop, self.table)
+
+
+class Child(Module):
+    def __init__(self, parent):
+        self.parent = parent
+        self.me = self
+        self.w = Tensor(np.zeros(2), requires_grad=True)
+
+
+def test_cycles_end_the_walk_instead_of_recursing():
+    m = Parent()
+    assert [name for name, _ in m.named_parameters()] == ["fc.weight", "fc.bias", "child.w", "loop.0", "table.w"]
+    assert [name for name, _ in m.named_modules()] == ["", "fc", "child"]
+    assert m.children() == [m.fc, m.child]
+    assert m.child.children() == [m, m.child]            # its direct sub-modules, back-references included
+    assert [name for name, _ in m.child.named_modules()] == ["", "parent", "parent.fc"]
+    assert m.eval() is m and not m.training and not m.child.training and not m.fc.training
+    assert m.train().child.training
+    m.zero_grad()
+    assert repr(m) == "\n".join([
+        "Parent(",
+        "  (fc): Linear(in_features=2, out_features=2, bias=True)",
+        "  (child): Child(",
+        "    (parent): <back-reference to the Parent above>",
+        "    (me): <back-reference to the Child above>",
+        "  )",
+        ")"])
+    assert repr(m.child).splitlines()[1] == "  (parent): Parent("        # printed from the child, the parent is inside
+
+
+def test_deep_nesting_needs_no_recursion():
+    root = node = Tanh()
+    for _ in range(5000):                               # far beyond Python's recursion limit
+        node.next = Tanh()
+        node = node.next
+    node.w = Tensor(np.ones(1), requires_grad=True)
+    assert len(root.modules()) == 5001 and [p is node.w for p in root.parameters()] == [True]
+    assert root.named_parameters()[0][0] == "next." * 5000 + "w"
+
+
+def test_train_mode_must_be_a_bool():
+    with pytest.raises(errors.BpkitTypeError) as info:
+        Sequential(ReLU()).train("False")
+    one_line(info, "train", "True or False", "str")
+
+
 def test_train_eval_and_repr():
     model = Sequential(Linear(2, 8), ReLU(), Linear(8, 1))
     assert model.eval() is model and not model.training and not model[0].training
