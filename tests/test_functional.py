@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bpkit import errors
-from bpkit.functional import cross_entropy, log_softmax, mse_loss, softmax
+from bpkit.functional import cross_entropy, linear, log_softmax, mse_loss, softmax
 from bpkit.gradcheck import gradcheck
 from bpkit.tensor import Tensor
 
@@ -85,6 +85,16 @@ def test_float32_stays_float32():
     assert softmax(t).dtype == log_softmax(t).dtype == mse_loss(t, W).dtype == np.float32
 
 
+@pytest.mark.parametrize("shape", [(4, 5), (2, 4, 5)])
+def test_linear_is_x_at_w_transposed_plus_b(shape):
+    rng = np.random.default_rng(1)
+    x, w, b = rng.normal(size=shape), rng.normal(size=(3, 5)), rng.normal(size=3)
+    np.testing.assert_allclose(linear(Tensor(x), Tensor(w), Tensor(b)).data, x @ w.T + b, rtol=1e-12)
+    np.testing.assert_allclose(linear(Tensor(x), Tensor(w)).data, x @ w.T, rtol=1e-12)   # no bias
+    assert gradcheck(lambda x_, w_, b_: linear(x_, w_, b_), Tensor(x, requires_grad=True),
+                     Tensor(w, requires_grad=True), Tensor(b, requires_grad=True), raise_on_failure=True)
+
+
 def test_mse_loss_value():
     np.testing.assert_allclose(mse_loss(Tensor(X), Tensor(W)).item(), np.mean((X - W) ** 2), rtol=1e-12)
 
@@ -134,3 +144,22 @@ def test_mse_loss_shape_mismatch():
     with pytest.raises(errors.ShapeError) as info:
         mse_loss(Tensor(np.zeros((4, 1))), np.zeros(4))
     one_line(info, "mse_loss", "(4, 1)", "(4,)")
+
+
+def test_mse_loss_text_target():
+    with pytest.raises(errors.BpkitTypeError) as info:
+        mse_loss(Tensor(np.zeros(2)), "ab")
+    one_line(info, "mse_loss", "text", "'ab'")
+
+
+@pytest.mark.parametrize("shapes, words", [
+    (((4, 3), (2, 5), None), ["linear", "(4, 3)", "(2, 5)", "in_features = 5"]),
+    (((4, 3), (2, 3), (3,)), ["linear", "bias must have shape (2,)", "(3,)"]),
+    (((4, 3), (3,), None), ["linear", "weight must be 2-D", "(3,)"]),
+    (((), (2, 1), None), ["linear", "input of shape ()", "in_features = 1"]),
+])
+def test_linear_wrong_shapes(shapes, words):
+    x, w, b = (None if s is None else Tensor(np.ones(s)) for s in shapes)
+    with pytest.raises(errors.ShapeError) as info:
+        linear(x, w, b)
+    one_line(info, *words)
