@@ -82,8 +82,16 @@ class Module:
         """Set training mode here and in every sub-module; returns self. (No bpkit layer behaves differently yet.)"""
         if not isinstance(mode, bool):
             raise BpkitTypeError(f"train: mode must be True or False, got {type(mode).__name__}")
-        for m in self.modules():
-            m.training = mode
+        key = (id(self), threading.get_ident())
+        if key in _in_train:  # a back-reference: this module is already being switched
+            return self
+        _in_train.add(key)
+        try:
+            self.training = mode
+            for m in self.children():  # each child's own train(), so a layer may override it (as in PyTorch)
+                m.train(mode)
+        finally:
+            _in_train.discard(key)
         return self
 
     def eval(self):
@@ -121,6 +129,7 @@ class Module:
 
 
 _in_repr = set()   # (module id, thread id) of each repr being built: a second visit is a cycle
+_in_train = set()  # the same for train(): a child that refers back to its parent ends the walk
 
 
 def _members(pairs):

@@ -238,6 +238,20 @@ def test_deep_nesting_needs_no_recursion():
     assert root.named_parameters()[0][0] == "next." * 5000 + "w"
 
 
+def test_train_calls_each_childs_own_train_once():
+    calls = []
+
+    class Noisy(ReLU):
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+    m = Parent()
+    m.child.noisy = Noisy()
+    m.eval()
+    assert calls == [False] and not m.child.noisy.training
+
+
 def test_train_mode_must_be_a_bool():
     with pytest.raises(errors.BpkitTypeError) as info:
         Sequential(ReLU()).train("False")
