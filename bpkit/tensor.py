@@ -156,6 +156,8 @@ def _to_array(data, dtype=None, op="Tensor"):
     if isinstance(data, (str, bytes)):
         raise BpkitTypeError(
             f"{op}: cannot make a tensor from text {data!r:.40}; pass numbers, e.g. [1.0, 2.0]")
+    if data is None:  # np.array(None, dtype=float) would be nan
+        raise BpkitTypeError(f"{op}: got None where numbers were expected")
     try:
         arr = np.array(data, dtype=dtype)
     except ValueError as e:

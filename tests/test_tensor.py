@@ -666,6 +666,8 @@ def test_requires_grad_on_integers_is_refused():
     (lambda: Tensor(np.array([1, None], dtype=object)), TypeError, ["Python objects"]),
     (lambda: Tensor([1.0, None]), TypeError, ["Python objects"]),
     (lambda: Tensor([1j]), TypeError, ["complex"]),
+    (lambda: Tensor(None, dtype=np.float64), TypeError, ["None"]),
+    (lambda: bpkit.functional.mse_loss(Tensor([1.0]), None), TypeError, ["mse_loss", "None"]),
     (lambda: Tensor(np.ones((2, 3))).sum(axis=2), AxisError, ["sum", "axis 2", "2 dimensions"]),
     (lambda: Tensor(np.ones((2, 3))).mean(axis=-3), IndexError, ["mean", "axis -3"]),
     (lambda: Tensor(np.ones((2, 3))).max(axis=(0, 5)), ValueError, ["max", "axis 5"]),
