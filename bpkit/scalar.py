@@ -56,7 +56,7 @@ class Value:
     __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "__weakref__")
 
     def __init__(self, data, _prev=(), _local=(), _op="", *, label=""):
-        if type(data) is not float:  # fast path: every op passes a float
+        if type(data) is not float:
             data = _as_number(data, "Value()")
         if _prev and not _grad_mode._grad_enabled:
             _prev, _local, _op = (), (), ""  # inside bpkit.no_grad(): a leaf, no graph
@@ -75,25 +75,25 @@ class Value:
     # Each op: output, then (parents), then (d out / d parent for each parent).
 
     def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(_as_number(other, "+"))
-        return Value(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        other = other if isinstance(other, Value) else _const(other, "+")
+        return _result(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(_as_number(other, "*"))
-        return Value(self.data * other.data, (self, other), (other.data, self.data), "*")
+        other = other if isinstance(other, Value) else _const(other, "*")
+        return _result(self.data * other.data, (self, other), (other.data, self.data), "*")
 
     def __sub__(self, other):
-        other = other if isinstance(other, Value) else Value(_as_number(other, "-"))
-        return Value(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        other = other if isinstance(other, Value) else _const(other, "-")
+        return _result(self.data - other.data, (self, other), (1.0, -1.0), "-")
 
     def __truediv__(self, other):
-        other = other if isinstance(other, Value) else Value(_as_number(other, "/"))
+        other = other if isinstance(other, Value) else _const(other, "/")
         a, b = self.data, other.data
         if b == 0.0:
             raise DivisionByZero(f"/: division by zero ({a:g} / 0)")
         out = a / b
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
-        return Value(out, (self, other), (1.0 / b, -out / b), "/")
+        return _result(out, (self, other), (1.0 / b, -out / b), "/")
 
     def __pow__(self, k):
         if isinstance(k, Value) or not isinstance(k, numbers.Real) or isinstance(k, bool):
@@ -113,23 +113,23 @@ class Value:
             local = math.inf
         else:
             local = k * x ** (k - 1)
-        return Value(out, (self,), (float(local),), f"**{k:g}")
+        return _result(out, (self,), (float(local),), f"**{k:g}")
 
     def __neg__(self):
-        return Value(-self.data, (self,), (-1.0,), "neg")
+        return _result(-self.data, (self,), (-1.0,), "neg")
 
     # Reflected forms: `2 * v`, `1 - v`, `2 / v`, `2 + v`.
     def __radd__(self, other):
-        return Value(_as_number(other, "+")) + self
+        return _const(other, "+") + self
 
     def __rmul__(self, other):
-        return Value(_as_number(other, "*")) * self
+        return _const(other, "*") * self
 
     def __rsub__(self, other):
-        return Value(_as_number(other, "-")) - self
+        return _const(other, "-") - self
 
     def __rtruediv__(self, other):
-        return Value(_as_number(other, "/")) / self
+        return _const(other, "/") / self
 
     def __rpow__(self, other):
         raise BpkitTypeError(
@@ -147,17 +147,17 @@ class Value:
             raise BpkitValueError(
                 f"exp: exp({x:g}) is too large for a float (the limit is about exp(709.78))"
             ) from None
-        return Value(out, (self,), (out,), "exp")  # d e^x / dx = e^x
+        return _result(out, (self,), (out,), "exp")  # d e^x / dx = e^x
 
     def log(self):
         x = self.data
         if x <= 0.0:
             raise BpkitValueError(f"log: log({x:g}) is undefined: log needs a positive number")
-        return Value(math.log(x), (self,), (1.0 / x,), "log")
+        return _result(math.log(x), (self,), (1.0 / x,), "log")
 
     def tanh(self):
         t = math.tanh(self.data)
-        return Value(t, (self,), (1.0 - t * t,), "tanh")
+        return _result(t, (self,), (1.0 - t * t,), "tanh")
 
     def sigmoid(self):
         x = self.data
@@ -166,13 +166,13 @@ class Value:
         else:
             e = math.exp(x)
             s = e / (1.0 + e)
-        return Value(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return _result(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self):
         x = self.data
         if x > 0.0:
-            return Value(x, (self,), _ONE, "relu")
-        return Value(0.0, (self,), _ZERO, "relu")
+            return _result(x, (self,), _ONE, "relu")
+        return _result(0.0, (self,), _ZERO, "relu")
 
     # ------------------------------------------------------------------
     # n-ary helpers: one node instead of a chain of n binary nodes. Same
@@ -194,7 +194,7 @@ class Value:
                 total += v.data
             else:
                 total += _as_number(v, "Value.sum")
-        return Value(total, tuple(prev), (1.0,) * len(prev), "sum")
+        return _result(total, tuple(prev), (1.0,) * len(prev), "sum")
 
     @staticmethod
     def dot(a, b):
@@ -212,7 +212,7 @@ class Value:
         bd = [v.data for v in b] if b_values else [_data(v, "Value.dot") for v in b]
         out = sum(map(mul, ad, bd), 0.0)
         if a_values and b_values:  # the common case: no constants
-            return Value(out, tuple(a) + tuple(b), tuple(bd) + tuple(ad), "dot")
+            return _result(out, tuple(a) + tuple(b), tuple(bd) + tuple(ad), "dot")
         prev, local = [], []
         for v, d in zip(a, bd):
             if isinstance(v, Value):
@@ -222,7 +222,7 @@ class Value:
             if isinstance(v, Value):
                 prev.append(v)
                 local.append(d)
-        return Value(out, tuple(prev), tuple(local), "dot")
+        return _result(out, tuple(prev), tuple(local), "dot")
 
     # ------------------------------------------------------------------
 
@@ -301,8 +301,43 @@ _FREED = ("backward: this graph was already used by a backward() call, and a sec
           "you mean to go through it again")
 
 
+# ----------------------------------------------------------------------
+# Building nodes. Ops make them here, not through Value(...): building the
+# graph is most of a forward pass, so these skip __init__'s checks.
+
 _ONE = (1.0,)
 _ZERO = (0.0,)
+_new = object.__new__
+
+
+def _result(out, prev, local, op):
+    """An op's output: Value(out, prev, local, op) without __init__'s checks.
+
+    out: the op's number; prev: its parents (Values); local: d out / d parent
+    for each. Every op calls this, so it does only what a node needs. Under
+    bpkit.no_grad() the output is a leaf (no graph), as for Tensor.
+    """
+    v = _new(Value)
+    v.data = out if type(out) is float else float(out)
+    v.grad = 0.0
+    v.label = ""
+    if _grad_mode._grad_enabled:
+        v._prev, v._local, v._op = prev, local, op
+    else:
+        v._prev, v._local, v._op = (), (), ""
+    return v
+
+
+def _const(x, op):
+    """A plain number in an op (the 2 in v * 2) as a leaf Value, so the graph
+    shows it. Anything but one real number raises an error naming op.
+    (A leaf built like _result's nodes, without the extra call.)"""
+    v = _new(Value)
+    v.data = x if type(x) is float else _as_number(x, op)
+    v.grad = 0.0
+    v.label = ""
+    v._prev, v._local, v._op = (), (), ""
+    return v
 
 
 def _describe(x):
@@ -323,6 +358,8 @@ def _describe(x):
 
 def _as_number(x, op):
     """x as a float, or a one-line error naming `op` if x is not one real number."""
+    if type(x) is float or type(x) is int:  # the common cases, before the slower ABC check
+        return float(x)
     if isinstance(x, numbers.Real) and not _is_bool(x):
         return float(x)
     if type(x).__name__ == "ndarray" and x.shape == () and x.dtype.kind in "iuf":
