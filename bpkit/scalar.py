@@ -96,14 +96,19 @@ class Value:
         return _result(out, (self, other), (1.0 / b, -out / b), "/")
 
     def __pow__(self, k):
-        if isinstance(k, Value) or not isinstance(k, numbers.Real) or isinstance(k, bool):
+        if type(k) is not float and type(k) is not int and (
+                isinstance(k, Value) or not isinstance(k, numbers.Real) or _is_bool(k)):
             raise BpkitTypeError(
                 f"**: the exponent must be an int or float, not {_describe(k)} "
                 "(Value ** Value is not supported: write (b * a.log()).exp() for a ** b)")
+        k = _as_number(k, "**")
         x = self.data
         if x == 0.0 and k < 0:
             raise DivisionByZero(f"**: 0 ** {k:g} divides by zero")
-        out = x ** k
+        try:
+            out = x ** k
+        except OverflowError:
+            raise BpkitValueError(f"**: ({x:g}) ** {k:g} is too large for a float{_LIMIT}") from None
         if isinstance(out, complex):
             raise BpkitValueError(f"**: ({x:g}) ** {k:g} is not a real number")
         # d(x**k)/dx = k * x**(k-1); infinite for 0 < k < 1 at x = 0 (e.g. sqrt)
@@ -112,8 +117,12 @@ class Value:
         elif x == 0.0 and k < 1:
             local = math.inf
         else:
-            local = k * x ** (k - 1)
-        return _result(out, (self,), (float(local),), f"**{k:g}")
+            try:
+                local = k * x ** (k - 1)
+            except OverflowError:  # e.g. x ** -1 at x = 1e-200: out is fine, its slope is not
+                raise BpkitValueError(f"**: the derivative of x ** {k:g} at x = {x:g} is too "
+                                      f"large for a float{_LIMIT}") from None
+        return _result(out, (self,), (local,), f"**{k:g}")
 
     def __neg__(self):
         return _result(-self.data, (self,), (-1.0,), "neg")
@@ -188,7 +197,7 @@ class Value:
         a chain of len(values) nodes.
         """
         prev, total = [], 0.0
-        for v in values:
+        for v in _sequence(values, "Value.sum(values) takes a sequence of Values or numbers; values"):
             if isinstance(v, Value):
                 prev.append(v)
                 total += v.data
@@ -203,8 +212,8 @@ class Value:
         a, b: sequences of the same length, of Values or numbers.
         d dot / d a[i] = b[i] and d dot / d b[i] = a[i].
         """
-        a = a if isinstance(a, (list, tuple)) else list(a)
-        b = b if isinstance(b, (list, tuple)) else list(b)
+        a = _sequence(a, "Value.dot(a, b) takes two sequences of Values or numbers; a")
+        b = _sequence(b, "Value.dot(a, b) takes two sequences of Values or numbers; b")
         if len(a) != len(b):
             raise ShapeError(f"Value.dot: lengths {len(a)} and {len(b)} differ")
         a_values, b_values = _all_values(a), _all_values(b)
@@ -250,18 +259,25 @@ class Value:
         order = _graph_order(self)  # the nodes with parents, each after its parents
         for node in order:  # intermediate nodes get fresh gradients
             node.grad = 0.0
-        if order:
-            self.grad = 1.0
-        else:  # backward from a leaf: d self / d self = 1, accumulated
-            self.grad += 1.0
-        # The chain rule, one rule for every op. Children come before their
-        # parents, so a node's grad is complete before it is passed on.
-        for node in reversed(order):
-            g = node.grad
-            for p, d in zip(node._prev, node._local):
-                p.grad += d * g
-            if not retain_graph:
-                node._local = None  # used: freed, as in PyTorch, so a second pass is caught
+        p = self
+        try:
+            if order:
+                self.grad = 1.0
+            else:  # backward from a leaf: d self / d self = 1, accumulated
+                self.grad += 1.0
+            # The chain rule, one rule for every op. Children come before their
+            # parents, so a node's grad is complete before it is passed on.
+            for node in reversed(order):
+                g = node.grad
+                for p, d in zip(node._prev, node._local):
+                    p.grad += d * g
+                if not retain_graph:
+                    node._local = None  # used: freed, as in PyTorch, so a second pass is caught
+        except TypeError:  # a leaf's grad that is no number, e.g. None (Tensor's way to clear)
+            what = "None" if p.grad is None else _describe(p.grad)
+            raise BpkitTypeError(
+                f"backward: a leaf's .grad is {what}, not a number; clear Value grads with "
+                "v.grad = 0.0 (None is Tensor's way), then run the forward pass again") from None
 
 
 def _graph_order(root):
@@ -353,15 +369,20 @@ def _describe(x):
         return f"a {type(x).__name__} of length {len(x)}"
     if isinstance(x, str):
         return f"text ({x!r})"
-    return f"a {type(x).__name__} ({x!r})"
+    name = type(x).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} ({x!r})"
 
 
 def _as_number(x, op):
     """x as a float, or a one-line error naming `op` if x is not one real number."""
-    if type(x) is float or type(x) is int:  # the common cases, before the slower ABC check
-        return float(x)
-    if isinstance(x, numbers.Real) and not _is_bool(x):
-        return float(x)
+    if type(x) is float or type(x) is int or (  # the common cases, before the slower ABC check
+            isinstance(x, numbers.Real) and not _is_bool(x)):
+        try:
+            return float(x)
+        except OverflowError:  # an int (or Fraction) beyond the largest float
+            what = f"an int of about 10**{int(x.bit_length() * math.log10(2))}" if isinstance(
+                x, int) else f"a {type(x).__name__}"
+            raise BpkitValueError(f"{op}: {what} is too large for a float{_LIMIT}") from None
     if type(x).__name__ == "ndarray" and x.shape == () and x.dtype.kind in "iuf":
         return float(x)  # a 0-d array holds one number
     what = _describe(x)
@@ -376,6 +397,21 @@ def _as_number(x, op):
     else:
         hint = ""
     raise BpkitTypeError(f"{op}: Value holds one number; got {what}{hint}")
+
+
+_LIMIT = " (the limit is about 1.8e308)"
+
+
+def _sequence(xs, message):
+    """xs as a list or tuple; if xs cannot be iterated, a one-line error:
+    message, then what xs is."""
+    if isinstance(xs, (list, tuple)):
+        return xs
+    try:
+        items = iter(xs)
+    except TypeError:
+        raise BpkitTypeError(f"{message} is {_describe(xs)}") from None
+    return list(items)
 
 
 def _is_bool(x):

@@ -451,6 +451,57 @@ def test_exp_overflow_raises():
         Value(1000.0).exp()
 
 
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: Value(1e200) ** 2, r"\*\*: \(1e\+200\) \*\* 2 is too large for a float"),
+    (lambda: Value(-1e200) ** 3, "too large for a float"),
+    (lambda: Value(1e300) ** 1.5, "too large for a float"),
+    (lambda: Value(1e-200) ** -1, r"derivative of x \*\* -1 at x = 1e-200 is too large for a float"),
+    (lambda: Value(2.0) ** (10 ** 400), r"an int of about 10\*\*400 is too large for a float"),
+    (lambda: Value(10 ** 400), r"Value\(\): an int of about 10\*\*400"),
+    (lambda: Value(1.0) + 10 ** 400, r"\+: an int of about 10\*\*400"),
+    (lambda: 10 ** 400 * Value(1.0), r"\*: an int of about 10\*\*400"),
+    (lambda: Value.sum([Value(1.0), 10 ** 400]), "Value.sum: an int of about 10"),
+    (lambda: Value.dot([Value(1.0)], [10 ** 400]), "Value.dot: an int of about 10"),
+])
+def test_overflow_raises_a_one_line_bpkit_error(make, fragment):
+    """Python raises a bare OverflowError here; a learner gets the op and the number."""
+    with pytest.raises(BpkitValueError, match=fragment) as info:
+        make()
+    assert isinstance(info.value, ValueError) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: Value.dot(1, 2), r"Value.dot\(a, b\) takes two sequences of Values or numbers; a is an int \(1\)"),
+    (lambda: Value.dot([1.0], 2.0), "two sequences of Values or numbers; b is a float"),
+    (lambda: Value.dot(Value(1.0), [Value(2.0)]), "; a is a Value"),
+    (lambda: Value.dot(np.array(2.0), [1.0]), r"a is an array of shape \(\)"),
+    (lambda: Value.sum(3), r"Value.sum\(values\) takes a sequence of Values or numbers; values is an int"),
+])
+def test_dot_and_sum_of_non_sequences_raise(make, fragment):
+    with pytest.raises(BpkitTypeError, match=fragment) as info:
+        make()
+    assert isinstance(info.value, TypeError) and "\n" not in str(info.value)
+
+
+def test_dot_and_sum_take_any_iterable():
+    a, b = Value(1.0), Value(2.0)
+    assert Value.sum(v for v in (a, b, 3)).data == 6.0
+    assert Value.dot(iter([a, b]), range(1, 3)).data == 5.0
+
+
+def test_backward_with_a_leaf_grad_of_none_says_how_to_clear_it():
+    """None is how a Tensor's grad is cleared; a Value's grad is a number."""
+    x = Value(2.0)
+    y = x * 3 + 1
+    x.grad = None
+    with pytest.raises(BpkitTypeError, match=r"a leaf's .grad is None.*v.grad = 0.0") as info:
+        y.backward()
+    assert "\n" not in str(info.value)
+    x.grad = None
+    with pytest.raises(BpkitTypeError, match="grad is None"):
+        x.backward()  # from the leaf itself
+
+
 def test_dot_length_mismatch_raises():
     with pytest.raises(ShapeError, match="lengths 2 and 3 differ"):
         Value.dot([1.0, 2.0], [Value(1.0)] * 3)
