@@ -39,16 +39,16 @@ def linear(input, weight, bias=None):
     return _nary("linear", P.linear, (x, w, bias))
 
 
-def softmax(x, axis=-1):
+def softmax(x, axis=-1, *, dim=None):
     """Softmax along ``axis``: exp(x) / sum(exp(x)), computed as exp(log_softmax(x)).
 
     x: any shape, e.g. logits (N, C). Returns probabilities of the same shape
     that are positive and sum to 1 along ``axis``; stable for logits like 1e4.
     """
-    return log_softmax(x, axis).exp()
+    return log_softmax(x, axis, dim=dim).exp()
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=-1, *, dim=None):
     """log(softmax(x)) along ``axis``, as (x - m) - log(sum(exp(x - m))) with m = max.
 
     x: any shape, e.g. logits (N, C). Taking the log of softmax() instead would
@@ -56,7 +56,7 @@ def log_softmax(x, axis=-1):
     primitive of the engine (``Tensor.log_softmax``, forward and backward side by
     side in ``bpkit.tensor``), because every classifier's loss goes through it.
     """
-    return _as_tensor(x).log_softmax(axis)
+    return _as_tensor(x).log_softmax(axis, dim=dim)
 
 
 def _class_indices(targets, n, c, op="cross_entropy"):
@@ -76,7 +76,7 @@ def _class_indices(targets, n, c, op="cross_entropy"):
         raise BpkitIndexError(
             f"{op}: target {int(t[i])} (at position {i}) is out of range for "
             f"C = {c} classes (valid: 0 to {c - 1})")
-    return t.astype(np.int64, copy=False)
+    return t.astype(np.int64)  # a copy of its own: nll_loss's backward reads it again
 
 
 def nll_loss(input, target, reduction="mean"):

@@ -288,6 +288,21 @@ def exp(x):
     return out, vjp
 
 
+@reads("out")
+def rpow(x, base):
+    """out = base ** x for a constant positive number base. dx = g * out * ln(base).
+
+    Its own primitive (not exp(x * ln base)): 10 ** 2 is exactly 100 and 1 ** inf is 1.
+    """
+    out = np.power(base, x)
+    log_base = np.log(base).astype(out.dtype) if isinstance(base, np.generic) else np.log(base)
+
+    def vjp(g):
+        return (g * (out * log_base),)
+
+    return out, vjp
+
+
 @reads("x")
 def log(x):
     """out = natural log of x, elementwise (x > 0). dx = g / x."""
@@ -364,19 +379,20 @@ def relu(x):
 
 @reads("x")
 def clip(x, low, high):
-    """out = x limited to [low, high] (either may be None). x: any shape.
+    """out = x limited to [low, high] (either may be None; numbers or arrays that broadcast with x).
 
-    dx = g where low <= x <= high (ends included, as PyTorch's clamp), else 0.
+    dx = g where low <= x <= high (ends included, as PyTorch's clamp), else 0,
+    summed back to x's shape if the bounds broadcast it.
     """
     out = np.clip(x, low, high)
 
     def vjp(g):
-        inside = np.ones(x.shape, bool)
+        inside = np.ones(out.shape, bool)
         if low is not None:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return (g * inside,)
+        return (unbroadcast(g * inside, x.shape),)
 
     return out, vjp
 
@@ -393,6 +409,8 @@ def log_softmax(x, axis=-1):
     under every classifier's loss, so one node keeps training fast. The max is
     subtracted first (log-sum-exp), so logits of 1e4 neither overflow nor give NaN.
     """
+    if x.size == 0:  # nothing to normalise (e.g. an empty axis): an empty result
+        return x.copy(), lambda g: (np.zeros_like(g),)
     z = x - x.max(axis=axis, keepdims=True)
     out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
@@ -525,6 +543,8 @@ def getitem(x, index):
     out = x[index]
     shape, dtype, size = x.shape, x.dtype, x.size
     basic = is_basic_index(index)
+    if basic and type(out) is not np.ndarray:  # one entry: a 0-d view, so in-place changes reach x
+        out = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
 
     def vjp(g):
         if basic:  # each entry at most once: plain assignment is right
@@ -573,6 +593,7 @@ PRIMITIVES = {
     "linear": linear,
     "neg": neg,
     "pow": pow_,
+    "rpow": rpow,
     "exp": exp,
     "log": log,
     "sqrt": sqrt,

@@ -168,7 +168,12 @@ def _to_array(data, dtype=None, op="Tensor"):
         raise BpkitTypeError(f"{op}: cannot convert the data to numbers ({e})") from None
     except TypeError as e:
         raise BpkitTypeError(f"{op}: cannot convert {type(data).__name__} to numbers ({e})") from None
+    except OverflowError:
+        raise BpkitValueError(f"{op}: a number in the data is too large for "
+                              f"{'dtype ' + np.dtype(dtype).name if dtype is not None else 'a tensor'}") from None
     kind = arr.dtype.kind
+    if kind == "O" and builtins.any(type(v) is int and not -2 ** 63 <= v < 2 ** 64 for v in arr.flat):
+        raise BpkitValueError(f"{op}: a number in the data is too large for a tensor (beyond 64-bit integers)")
     if kind not in "biuf":
         what = {"U": "text", "S": "text", "O": "Python objects", "c": "complex numbers"}.get(
             kind, f"dtype {arr.dtype}")
@@ -185,7 +190,7 @@ def _check_float(dtype, op="Tensor"):
 
 
 def _constant(x, dtype, op):
-    """A non-Tensor operand as numpy data.
+    """A non-Tensor operand as numpy data of its own (an ndarray is copied).
 
     Python and numpy scalars become scalars of a float tensor's dtype, so
     ``2.0 * t`` stays float32 when ``t`` is float32; lists become arrays.
@@ -195,14 +200,17 @@ def _constant(x, dtype, op):
     """
     if isinstance(x, (float, int, np.number, np.bool_)):
         if dtype.kind == "f":
-            return dtype.type(x)
+            try:
+                return dtype.type(x)
+            except OverflowError:
+                raise BpkitValueError(f"{op}: the number {_describe_number(x)} is too large for a float") from None
         return x.item() if isinstance(x, np.generic) else x
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "biuf":
             raise BpkitTypeError(f"{op}: cannot combine a tensor with an array of dtype {x.dtype}")
         if dtype.kind == "f" and x.dtype.kind != "f":
             return x.astype(dtype)
-        return x
+        return x.copy()  # the graph may read it in backward: changes to the caller's array must not reach it
     if isinstance(x, (list, tuple)):
         return _to_array(x, dtype if dtype.kind == "f" else None, op)  # Python data: like a scalar
     raise BpkitTypeError(f"{op}: cannot combine a tensor with {type(x).__name__} {x!r:.40}")
@@ -214,6 +222,9 @@ def _axes(axis, shape, op):
         return None
     ndim = len(shape)
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    if not items:
+        raise AxisError(f"{op}: axis=() names no axis (numpy would do nothing, PyTorch would reduce "
+                        "everything); write axis=None for all axes")
     out = []
     for ax in items:
         try:
@@ -230,13 +241,23 @@ def _axes(axis, shape, op):
 
 
 def _index_part(i):
-    """One part of an index as numpy takes it: a Tensor's data, a list as an (integer, if empty) array."""
+    """One part of an index as numpy takes it, as a copy of its own (backward applies it again).
+
+    A Tensor gives its data, a list an (integer, if empty) array; a list of
+    lists is refused: numpy reads it as one array, PyTorch as a tuple of indices.
+    """
     if isinstance(i, Tensor):
         i = i.data
     if isinstance(i, list):
-        i = np.asarray(i)
+        if builtins.any(isinstance(j, (list, tuple, slice, Tensor, np.ndarray)) for j in i):
+            raise BpkitIndexError(
+                "getitem: a list of lists as an index is ambiguous (numpy reads it as one array, "
+                "PyTorch as one index per axis); write t[np.array(...)] or t[[...], [...]]")
+        i = np.array(i)
         if i.size == 0:
             i = i.astype(np.intp)
+    elif isinstance(i, np.ndarray):
+        i = i.copy()
     return i
 
 
@@ -444,7 +465,8 @@ class Tensor:
 
     Operations: ``+ - * / **`` (numbers on either side, numpy broadcasting),
     ``@``, ``exp log sqrt abs tanh sigmoid relu clamp``, ``maximum minimum``,
-    ``sum mean max min`` (axis, keepdims), ``reshape transpose .T``, indexing
+    ``sum mean max min`` (axis, keepdims; or dim, keepdim), ``reshape``, ``transpose`` (swaps
+    two axes, as PyTorch), ``permute``, ``.T``, indexing
     (ints, slices, None, integer and boolean arrays: repeated indices add up in
     backward), and the functions ``bpkit.where``, ``concatenate``, ``stack``.
     Comparisons give boolean ndarrays. numpy functions on a tensor that
@@ -461,6 +483,8 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
+        if type(requires_grad) is not bool and type(requires_grad) is not np.bool_:
+            raise BpkitTypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r:.40}")
         if requires_grad:
             _check_float(self.data.dtype)
         self.grad = None
@@ -490,6 +514,14 @@ class Tensor:
     @property
     def dtype(self):
         return self.data.dtype
+
+    def numel(self):
+        """Number of entries (PyTorch's name; ``.size`` is numpy's, a number, not a method)."""
+        return self.data.size
+
+    def dim(self):
+        """Number of axes (PyTorch's name for ``.ndim``)."""
+        return self.data.ndim
 
     @property
     def _version(self):
@@ -640,6 +672,13 @@ class Tensor:
     def __rmul__(self, other):
         return _binary("mul", P.mul, other, self)
 
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        """abs(t): |t| elementwise, as t.abs()."""
+        return self.abs()
+
     def __neg__(self):
         if self.data.dtype == np.bool_:
             raise BpkitTypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
@@ -669,10 +708,11 @@ class Tensor:
             raise BpkitValueError(f"pow: {_tensor_words(str(e))}") from None
 
     def __rpow__(self, base):
-        """c ** a = exp(a * ln c) for a positive number c."""
+        """c ** a for a positive number c (its own primitive: d/da = c ** a * ln c)."""
         if not isinstance(base, (int, float, np.number)) or not base > 0:
             raise BpkitValueError(f"pow: the base of number ** tensor must be a positive number, got {base!r}")
-        return (self * math.log(base)).exp()
+        a = _as_float(self)
+        return _unary("rpow", P.rpow, a, _exponent(base, a.data.dtype))
 
     def __matmul__(self, other):
         return _binary("matmul", P.matmul, self, other)
@@ -710,6 +750,9 @@ class Tensor:
                              f"{self.data.shape}") from None
         except TypeError as e:
             raise BpkitTypeError(f"{op}: {_tensor_words(str(e))}") from None
+        except OverflowError as e:
+            raise BpkitValueError(f"{op}: {_tensor_words(str(e))}; the number does not fit the "
+                                  f"tensor's dtype {self.data.dtype}") from None
         self._vc[0] += 1
         return self
 
@@ -736,16 +779,12 @@ class Tensor:
     def add_(self, other, alpha=1):
         """self += alpha * other, in place (torch.Tensor.add_)."""
         self._check_inplace("add_", other)
-        if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._write("add_", np.add, other)
+        return self._write("add_", np.add, _scaled(other, alpha, "add_"))
 
     def sub_(self, other, alpha=1):
         """self -= alpha * other, in place (torch.Tensor.sub_)."""
         self._check_inplace("sub_", other)
-        if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._write("sub_", np.subtract, other)
+        return self._write("sub_", np.subtract, _scaled(other, alpha, "sub_"))
 
     def mul_(self, other):
         """self *= other, in place."""
@@ -767,9 +806,11 @@ class Tensor:
         return self._fill(value)
 
     def _fill(self, value):
+        if value is None:
+            raise BpkitTypeError("fill_: got None where a number was expected")
         try:
             self.data[...] = value
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise BpkitTypeError(f"fill_: {_tensor_words(str(e))}") from None
         self._vc[0] += 1
         return self
@@ -777,7 +818,7 @@ class Tensor:
     def copy_(self, src):
         """Copy src's numbers into this tensor, in place (broadcast to its shape, cast to its dtype)."""
         self._check_inplace("copy_", src)
-        src = src.data if isinstance(src, Tensor) else src
+        src = src.data if isinstance(src, Tensor) else _to_array(src, None, "copy_")
         try:
             np.copyto(self.data, src, casting="unsafe")
         except ValueError:
@@ -789,10 +830,8 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         """Limit the entries to [min, max], in place."""
         self._check_inplace("clamp_")
-        low, high = _bounds(min, max, "clamp_")
-        np.clip(self.data, low, high, out=self.data)
-        self._vc[0] += 1
-        return self
+        low, high = _bounds(min, max, "clamp_", self.data.dtype)
+        return self._write("clamp_", np.clip, low, high)
 
     def __setitem__(self, index, value):
         """t[index] = value, in place (under no_grad for a leaf that requires grad)."""
@@ -802,7 +841,7 @@ class Tensor:
             self.data[_index(index)] = value
         except IndexError as e:
             raise BpkitIndexError(f"setitem: {_tensor_words(str(e))} (shape {self.data.shape})") from None
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise BpkitValueError(f"setitem: {_tensor_words(str(e))}") from None
         self._vc[0] += 1
 
@@ -814,6 +853,8 @@ class Tensor:
         except ValueError:
             raise ShapeError(
                 f"{op}: shapes {self.data.shape} and {np.shape(od)} cannot be broadcast together") from None
+        except TypeError:
+            raise BpkitTypeError(f"{op}: cannot compare a tensor with {type(od).__name__} {od!r:.40}") from None
 
     def __lt__(self, other):
         return self._compare(other, np.less, "lt")
@@ -835,10 +876,10 @@ class Tensor:
 
     # -- elementwise functions
     def exp(self):
-        return _unary("exp", P.exp, self)
+        return _unary("exp", P.exp, _as_float(self))
 
     def log(self):
-        return _unary("log", P.log, self)
+        return _unary("log", P.log, _as_float(self))
 
     def sqrt(self):
         """Square root, elementwise; its gradient is infinite at 0."""
@@ -849,10 +890,10 @@ class Tensor:
         return _unary("abs", P.abs_, self)
 
     def tanh(self):
-        return _unary("tanh", P.tanh, self)
+        return _unary("tanh", P.tanh, _as_float(self))
 
     def sigmoid(self):
-        return _unary("sigmoid", P.sigmoid, self)
+        return _unary("sigmoid", P.sigmoid, _as_float(self))
 
     def relu(self):
         return _unary("relu", P.relu, self)
@@ -862,8 +903,12 @@ class Tensor:
 
         The gradient passes where min <= x <= max (ends included) and is 0 outside.
         """
-        low, high = _bounds(min, max, "clamp")
-        return _unary("clamp", P.clip, self, low, high)
+        low, high = _bounds(min, max, "clamp", self.data.dtype)
+        try:
+            return _unary("clamp", P.clip, self, low, high)
+        except ValueError:
+            raise ShapeError(f"clamp: bounds of shapes {np.shape(low)} and {np.shape(high)} cannot be "
+                             f"broadcast with shape {self.data.shape}") from None
 
     clip = clamp
 
@@ -875,30 +920,35 @@ class Tensor:
         """The smaller of self and other, elementwise; ties split the gradient (torch.minimum)."""
         return _binary("minimum", P.minimum, self, other)
 
-    def log_softmax(self, axis=-1):
-        """log(softmax(x)) along ``axis``, computed stably (see the primitive)."""
+    def log_softmax(self, axis=-1, *, dim=None):
+        """log(softmax(x)) along ``axis`` (or PyTorch's ``dim``), computed stably (see the primitive)."""
+        axis, _ = _torch_names(axis, False, dim, None, "log_softmax", -1)
         if self.data.ndim == 0:
             raise ShapeError("log_softmax: needs at least one axis, got a 0-d tensor")
-        return _unary("log_softmax", P.log_softmax, self, _axes(axis, self.data.shape, "log_softmax"))
+        return _unary("log_softmax", P.log_softmax, _as_float(self), _axes(axis, self.data.shape, "log_softmax"))
 
     # -- reductions
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Sum over ``axis`` (None: everything; int or tuple; negatives count from the end)."""
+        axis, keepdims = _torch_names(axis, keepdims, dim, keepdim, "sum")
         return _unary("sum", P.sum_, self, _axes(axis, self.data.shape, "sum"), _flag(keepdims, "sum"))
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Largest entry over ``axis``; the gradient is split evenly among ties."""
+        axis, keepdims = _torch_names(axis, keepdims, dim, keepdim, "max")
         axes = _axes(axis, self.data.shape, "max")
         _nonempty(self.data.shape, axes, "max")
         return _unary("max", P.max_, self, axes, _flag(keepdims, "max"))
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Smallest entry over ``axis``: -max(-x); the gradient is split evenly among ties."""
+        axis, keepdims = _torch_names(axis, keepdims, dim, keepdim, "min")
         _nonempty(self.data.shape, _axes(axis, self.data.shape, "min"), "min")
         return -((-self).max(axis, keepdims))
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Average over ``axis``: the sum times 1/n."""
+        axis, keepdims = _torch_names(axis, keepdims, dim, keepdim, "mean")
         axes = _axes(axis, self.data.shape, "mean")
         shape = self.data.shape
         n = self.data.size if axes is None else math.prod(shape[a] for a in axes)
@@ -933,21 +983,37 @@ class Tensor:
                 f"reshape: cannot reshape a tensor of shape {old} ({n} elements) into {shape} ({why})"
             ) from None
 
-    def transpose(self, *axes):
-        """Permute the axes: ``t.transpose(1, 0, 2)`` or a tuple; no arguments reverses them."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = axes[0]
-        if not axes:
+    def transpose(self, *dims):
+        """Swap two axes, as torch.transpose: ``t.transpose(0, 1)``; no arguments reverses all (as ``.T``).
+
+        (numpy's ``a.transpose(1, 0, 2)`` permutes instead: that is ``t.permute(1, 0, 2)`` here.)
+        """
+        if not dims:
             return _unary("transpose", P.transpose, self, None)
+        if len(dims) != 2 or isinstance(dims[0], (tuple, list)):
+            raise BpkitTypeError(
+                f"transpose: takes two axes to swap, e.g. t.transpose(0, 1); to reorder all axes "
+                f"use t.permute(...), got {dims}")
+        dim0, dim1 = dims
+        ndim = self.data.ndim
+        a, b = (_axes(d, self.data.shape, "transpose")[0] for d in (dim0, dim1))
+        perm = list(range(ndim))
+        perm[a], perm[b] = perm[b], perm[a]
+        return _unary("transpose", P.transpose, self, tuple(perm))
+
+    def permute(self, *dims):
+        """Reorder the axes: ``t.permute(2, 0, 1)`` or a tuple (torch.permute; numpy's transpose(axes))."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = dims[0]
         ndim = self.data.ndim
         try:
-            norm = [operator.index(a) for a in axes]
+            norm = [operator.index(a) for a in dims]
         except TypeError:
-            raise BpkitTypeError(f"transpose: axes must be ints, got {axes}") from None
+            raise BpkitTypeError(f"permute: axes must be ints, got {dims}") from None
         if (len(norm) != ndim or not builtins.all(-ndim <= a < ndim for a in norm)
                 or sorted(a % ndim for a in norm) != list(range(ndim))):
             raise AxisError(
-                f"transpose: axes {tuple(axes)} are not a permutation of the {ndim} dimensions of "
+                f"permute: axes {tuple(dims)} are not a permutation of the {ndim} dimensions of "
                 f"a tensor of shape {self.data.shape}")
         return _unary("transpose", P.transpose, self, tuple(a % ndim for a in norm))
 
@@ -1031,6 +1097,10 @@ class Tensor:
                     continue
                 if type(d) is not np.ndarray:
                     d = np.asarray(d)
+                if d.shape != p.data.shape:  # a wrong backward rule must never pass silently
+                    raise BackwardError(
+                        f"backward: the backward rule of {node._op} returned a gradient of shape "
+                        f"{d.shape} for an input of shape {p.data.shape}")
                 pdtype = p.data.dtype
                 if d.dtype != pdtype:
                     d = d.astype(pdtype)
@@ -1039,7 +1109,8 @@ class Tensor:
                 if prev is None:
                     grads[key] = (d, _owns(d, g, pass_on))
                 else:
-                    grads[key] = (prev[0] + d, True)
+                    total = prev[0] + d
+                    grads[key] = (total if type(total) is np.ndarray else np.asarray(total), True)
 
 
 def _as_float(t):
@@ -1064,8 +1135,38 @@ def _owns(d, g, pass_on):
 def _exponent(p, dtype):
     """A numeric exponent as a scalar of a float tensor's dtype (keeps float32 float32)."""
     if dtype.kind == "f":
-        return dtype.type(p)
+        try:
+            return dtype.type(p)
+        except OverflowError:
+            raise BpkitValueError(f"pow: the number {_describe_number(p)} is too large for a float") from None
     return p.item() if isinstance(p, np.generic) else p
+
+
+def _describe_number(x):
+    """A number for a message: huge integers by their digit count, not thousands of digits."""
+    digits = len(str(builtins.abs(x))) if isinstance(x, int) else 0
+    return f"(an integer of {digits} digits)" if digits > 20 else repr(x)
+
+
+def _scaled(other, alpha, op):
+    """other * alpha for add_/sub_ (alpha=1: other as it is)."""
+    if alpha == 1:
+        return other
+    try:
+        return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+    except OverflowError:
+        raise BpkitValueError(f"{op}: alpha={_describe_number(alpha)} is too large for a float") from None
+
+
+def _torch_names(axis, keepdims, dim, keepdim, op, axis_default=None):
+    """numpy's axis/keepdims or PyTorch's dim/keepdim: either spelling, not both."""
+    if dim is not None:
+        if axis is not None and axis != axis_default:
+            raise BpkitTypeError(f"{op}: give axis= or dim= (PyTorch's name for it), not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, keepdims
 
 
 def _flag(value, op):
@@ -1080,8 +1181,8 @@ def _nonempty(shape, axes, op):
         raise ShapeError(f"{op}: cannot take the {op} of an empty tensor (shape {shape})")
 
 
-def _bounds(low, high, op):
-    """clamp's bounds as numbers or arrays (no gradient flows to them)."""
+def _bounds(low, high, op, dtype):
+    """clamp's bounds as numbers or arrays of the tensor's dtype, copies of their own (no gradient flows to them)."""
     if low is None and high is None:
         raise BpkitValueError(f"{op}: at least one of min and max must be given")
     out = []
@@ -1091,7 +1192,7 @@ def _bounds(low, high, op):
                 raise BpkitTypeError(f"{op}: bounds that require grad are not supported; "
                                      "use bpkit.maximum / bpkit.minimum")
             b = b.data
-        out.append(b)
+        out.append(None if b is None else _constant(b, dtype, op))  # a copy: backward compares x with it
     return tuple(out)
 
 
@@ -1121,6 +1222,8 @@ def where(condition, input, other):
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise BpkitTypeError(f"where: the condition must be boolean (e.g. x > 0), got dtype {cond.dtype}")
+    if input is None or other is None:
+        raise BpkitTypeError("where: got None where a tensor or number was expected")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = _as_tensor(input, "where")
     try:
@@ -1142,8 +1245,9 @@ def _sequence(tensors, op):
     return tensors
 
 
-def concatenate(tensors, axis=0):
-    """The tensors joined along an existing ``axis`` (torch.cat); they agree on every other axis."""
+def concatenate(tensors, axis=0, *, dim=None):
+    """The tensors joined along an existing ``axis`` (torch.cat; ``dim`` too); they agree on every other axis."""
+    axis, _ = _torch_names(axis, False, dim, None, "concatenate", 0)
     tensors = _sequence(tensors, "concatenate")
     if tensors[0].data.ndim == 0:
         raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated; use stack")
@@ -1158,8 +1262,9 @@ def concatenate(tensors, axis=0):
 cat = concatenate
 
 
-def stack(tensors, axis=0):
-    """The tensors (all one shape) stacked along a new ``axis`` (torch.stack)."""
+def stack(tensors, axis=0, *, dim=None):
+    """The tensors (all one shape) stacked along a new ``axis`` (torch.stack; ``dim`` too)."""
+    axis, _ = _torch_names(axis, False, dim, None, "stack", 0)
     tensors = _sequence(tensors, "stack")
     (ax,) = _axes(axis, tensors[0].data.shape + (1,), "stack")
     shapes = {t.data.shape for t in tensors}
