@@ -259,7 +259,7 @@ class Value:
         order = _graph_order(self)  # the nodes with parents, each after its parents
         for node in order:  # intermediate nodes get fresh gradients
             node.grad = 0.0
-        p = self
+        p = self  # the node whose grad is added to next, named if that grad is no number
         try:
             if order:
                 self.grad = 1.0
