@@ -4,13 +4,16 @@
     python benchmarks/bench.py value      # or any of: value tensor import
     python benchmarks/bench.py --repeats 15
 
-(a) value:  one training step of a 2-16-16-1 ReLU MLP on make_moons(100) built
-            from bpkit.Value, vs the same network in micrograd 0.1.0.
-            target: bpkit >= 10x faster.
+(a) value:  building a 300,000-step chain of Values vs a minimal slotted node
+            class (target: <= 1.5x its time); one training step of a 2-16-16-1
+            ReLU MLP on make_moons(100) built from bpkit.Value, vs the same
+            network in micrograd 0.1.0 (target: >= 10x faster with Value.dot /
+            Value.sum, >= 6x faster with micrograd's own graph of binary + and *).
 (b) tensor: one training step of a 784-256-10 MLP, batch 128, float32, with
             bpkit.nn / functional.cross_entropy / optim.SGD, vs the same math
             hand-written in numpy (target: <= 1.2x its time) and vs PyTorch CPU,
-            if installed (target: <= 1.0x).
+            if installed (target: <= 1.0x). Every library limited to one thread
+            (threadpoolctl, if installed, and torch.set_num_threads(1)).
 (c) import: the cost of `import bpkit` (and touching its core names) beyond
             numpy, in fresh interpreters; matplotlib, sympy and ipywidgets must
             not be loaded. target: <= 0.3 s.
@@ -241,6 +244,21 @@ def bench_value(repeats):
 
 # -------------------------------------------------------------- (b) Tensor
 
+def _one_thread():
+    """Limit every BLAS/OpenMP pool in the process to one thread (threadpoolctl), if installed.
+
+    The environment variables set at the top already pin numpy's BLAS; this
+    also catches pools that a library (PyTorch's OpenMP, say) started with its own setting.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+        print("threadpoolctl is not installed: relying on the *_NUM_THREADS variables alone")
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
 def bench_tensor(repeats):
     print("\n(b) Tensor: one training step, MLP 784-256-10, batch 128, float32, cross-entropy, SGD")
     try:
@@ -322,7 +340,8 @@ def bench_tensor(repeats):
         losses = [float(fn(*args).item()) for fn, args in contenders.values()]
         assert max(losses) - min(losses) < 1e-4 * max(1.0, abs(losses[0])), losses
     rounds = repeats * 60
-    med = interleave(contenders, rounds, warmup=20, collect=False)
+    with _one_thread():
+        med = interleave(contenders, rounds, warmup=20, collect=False)
     print("median step: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
           + f" ({rounds} rounds)")
     ratio = med["bpkit"] / med["numpy"]

@@ -93,9 +93,13 @@ def nll_loss(input, target, reduction="mean"):
     if reduction not in ("mean", "sum", "none"):
         raise BpkitTypeError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     n, c = logp.shape
-    if reduction == "mean" and n == 0:
+    return _nll_loss(logp, _class_indices(target, n, c, "nll_loss"), reduction)
+
+
+def _nll_loss(logp, y, reduction):
+    """nll_loss on checked class indices y (N,) int64."""
+    if reduction == "mean" and logp.shape[0] == 0:
         raise ShapeError("nll_loss: cannot average over an empty batch (N = 0)")
-    y = _class_indices(targets=target, n=n, c=c, op="nll_loss")
     return _unary("nll_loss", P.nll_loss, logp, y, reduction)
 
 
@@ -111,9 +115,11 @@ def cross_entropy(logits, targets, reduction="mean"):
     logits = _as_tensor(logits)
     if len(logits.shape) != 2:
         raise ShapeError(f"cross_entropy: logits must be 2-D (N, C), got shape {logits.shape}")
+    if reduction not in ("mean", "sum", "none"):
+        raise BpkitTypeError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     n, c = logits.shape
-    _class_indices(targets, n, c)  # errors name cross_entropy
-    return nll_loss(log_softmax(logits, axis=1), targets, reduction)
+    y = _class_indices(targets, n, c)  # errors name cross_entropy
+    return _nll_loss(log_softmax(logits, axis=1), y, reduction)
 
 
 def mse_loss(pred, target):

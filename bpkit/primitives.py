@@ -431,7 +431,7 @@ def nll_loss(logp, target, reduction="mean"):
     n = logp.shape[0]
     rows = np.arange(n)
     picked = -logp[rows, target]
-    out = picked if reduction == "none" else picked.sum() if reduction == "sum" else picked.mean()
+    out = picked if reduction == "none" else picked.sum() if reduction == "sum" else picked.sum() / n
     shape, dtype = logp.shape, logp.dtype
 
     def vjp(g):
