@@ -20,7 +20,7 @@ _EXPORTS = {
     "Tensor": "bpkit.tensor",
     "no_grad": "bpkit.tensor",
     # functions on tensors that numpy's would drop the graph in (torch.where, torch.cat, ...)
-    **{name: "bpkit.tensor" for name in (
+    **{name: "bpkit.ops" for name in (
         "where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum")},
 }
 # `bpkit.gradcheck` is always the module (callable: bpkit.gradcheck(fn, ...)
