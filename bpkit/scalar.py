@@ -4,16 +4,29 @@ It is micrograd-sized (one number per node, a handful of ops) but built so a
 learner can push it hard:
 
 * Each op computes its output **and its local derivatives** (d out / d parent,
-  plain floats) in the same few lines, and stores them on the new node as
-  ``_local`` next to its parents ``_prev``. Backward is then one rule for every
-  op: ``parent.grad += local * node.grad`` (the chain rule).
+  plain floats) in the same few lines, and stores them on the new node next
+  to its parents. Backward is then one rule for every op:
+  ``parent.grad += local * node.grad`` (the chain rule).
 * No closures: micrograd's ``_backward`` closure captures ``out``, so every
   node is a reference cycle and most of the run time goes to the garbage
   collector. Here a node only points at its parents, so graphs are freed by
   reference counting the moment the last name for them goes away.
+* One object per node. Python's cycle collector still visits container
+  objects (anything that can hold references: a Value, a tuple, a list) now
+  and then: with CPython's default thresholds, a young collection after every
+  700 new ones, and a full pass over the whole heap after about 70,000. A
+  node that kept its parents and local derivatives in two tuples, ``_prev``
+  and ``_local``, would be three such objects. So a node with one or two
+  parents keeps them in slots of its own, ``_a`` and ``_b``, with ``_da`` =
+  d out / d a and ``_db`` = d out / d b; only an n-ary node (``Value.sum``,
+  ``Value.dot``) holds tuples. With a third of the objects the collector runs
+  a third as often while a graph is built, and a training step of
+  micrograd's demo network (about 66,000 nodes) no longer starts a full pass
+  by itself (benchmarks/README.md has the figures). ``_prev`` and ``_local``
+  still read, and can be set, as tuples: they are properties over the slots.
 * Backward visits the nodes in an order found from the graph alone (a
-  depth-first search over ``_prev`` with an explicit stack, not recursion), so
-  a chain of a million nodes is fine, and so are graphs that were copied,
+  depth-first search over the parents with an explicit stack, not recursion),
+  so a chain of a million nodes is fine, and so are graphs that were copied,
   unpickled, or built partly before an ``importlib.reload``.
 
 Semantics are PyTorch's (see CONTRIBUTING.md): ``backward()`` accumulates into
@@ -51,40 +64,101 @@ class Value:
       _prev  the parents, a tuple of Values (empty for a leaf)
       _local d(this node) / d(parent) for each parent, a tuple of floats
              (None once a backward without retain_graph has used them)
+
+    ``_prev`` and ``_local`` are views of where a node really keeps its links
+    (so that a node with one or two parents is one object, see the module
+    docstring), and can be set, e.g. ``v._prev, v._local = (), ()`` makes v
+    a leaf:
+
+      parents  _a                _b           _da                 _db
+      none     None              -            -                   -
+      one      the parent        None         d out / d _a        -
+      two      the first         the second   d out / d _a        d out / d _b
+      more     tuple of parents  _MANY        tuple, one each     -
+
+    ``-`` is a slot a node never sets (and nothing reads). ``_da`` is None
+    once a backward without retain_graph has used the node.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "__weakref__")
 
     def __init__(self, data, _prev=(), _local=(), _op="", *, label=""):
         if type(data) is not float:
             data = _as_number(data, "Value()")
-        if _prev and not _grad_mode._grad_enabled:
-            _prev, _local, _op = (), (), ""  # inside bpkit.no_grad(): a leaf, no graph
         self.data = data
         self.grad = 0.0
         self.label = label
-        self._prev = _prev
-        self._local = _local
-        self._op = _op
+        if _prev and _grad_mode._grad_enabled:
+            self._prev, self._local, self._op = _prev, _local, _op
+        else:  # a leaf (inside bpkit.no_grad() too: no graph)
+            self._a, self._op = None, ""
+
+    @property
+    def _prev(self):
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        if b is None:
+            return (a,)
+        if b is _MANY:
+            return a
+        return (a, b)
+
+    @_prev.setter
+    def _prev(self, parents):
+        parents = tuple(parents)
+        if not parents:
+            self._a = None
+        elif len(parents) == 1:
+            self._a, self._b = parents[0], None
+        elif len(parents) == 2:
+            self._a, self._b = parents
+        else:
+            self._a, self._b = parents, _MANY
+
+    @property
+    def _local(self):
+        if self._a is None:
+            return ()
+        da, b = self._da, self._b
+        if da is None or b is _MANY:  # freed, or n-ary: the tuple itself
+            return da
+        if b is None:
+            return (da,)
+        return (da, self._db)
+
+    @_local.setter
+    def _local(self, local):  # stored by its own length, so _prev may be set before or after
+        if local is None:
+            self._da = None
+            return
+        local = tuple(local)
+        if len(local) == 1:
+            self._da = local[0]
+        elif len(local) == 2:
+            self._da, self._db = local
+        else:
+            self._da = local
 
     def __repr__(self):
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
 
     # ------------------------------------------------------------------
     # Binary ops. Constants are wrapped as leaf Values so the graph shows them.
-    # Each op: output, then (parents), then (d out / d parent for each parent).
+    # Each op: output, then its parents, then d out / d parent for each parent.
 
     def __add__(self, other):
         other = other if isinstance(other, Value) else _const(other, "+")
-        return _result(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return _binary(self.data + other.data, self, other, 1.0, 1.0, "+")
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else _const(other, "*")
-        return _result(self.data * other.data, (self, other), (other.data, self.data), "*")
+        return _binary(self.data * other.data, self, other, other.data, self.data, "*")
 
     def __sub__(self, other):
         other = other if isinstance(other, Value) else _const(other, "-")
-        return _result(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        return _binary(self.data - other.data, self, other, 1.0, -1.0, "-")
 
     def __truediv__(self, other):
         other = other if isinstance(other, Value) else _const(other, "/")
@@ -93,7 +167,7 @@ class Value:
             raise DivisionByZero(f"/: division by zero ({a:g} / 0)")
         out = a / b
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
-        return _result(out, (self, other), (1.0 / b, -out / b), "/")
+        return _binary(out, self, other, 1.0 / b, -out / b, "/")
 
     def __pow__(self, k):
         if type(k) is not float and type(k) is not int and (
@@ -122,10 +196,10 @@ class Value:
             except OverflowError:  # e.g. x ** -1 at x = 1e-200: out is fine, its slope is not
                 raise BpkitValueError(f"**: the derivative of x ** {k:g} at x = {x:g} is too "
                                       f"large for a float{_LIMIT}") from None
-        return _result(out, (self,), (local,), f"**{k:g}")
+        return _unary(out, self, local, f"**{k:g}")
 
     def __neg__(self):
-        return _result(-self.data, (self,), (-1.0,), "neg")
+        return _unary(-self.data, self, -1.0, "neg")
 
     # Reflected forms: `2 * v`, `1 - v`, `2 / v`, `2 + v`.
     def __radd__(self, other):
@@ -156,17 +230,17 @@ class Value:
             raise BpkitValueError(
                 f"exp: exp({x:g}) is too large for a float (the limit is about exp(709.78))"
             ) from None
-        return _result(out, (self,), (out,), "exp")  # d e^x / dx = e^x
+        return _unary(out, self, out, "exp")  # d e^x / dx = e^x
 
     def log(self):
         x = self.data
         if x <= 0.0:
             raise BpkitValueError(f"log: log({x:g}) is undefined: log needs a positive number")
-        return _result(math.log(x), (self,), (1.0 / x,), "log")
+        return _unary(math.log(x), self, 1.0 / x, "log")
 
     def tanh(self):
         t = math.tanh(self.data)
-        return _result(t, (self,), (1.0 - t * t,), "tanh")
+        return _unary(t, self, 1.0 - t * t, "tanh")
 
     def sigmoid(self):
         x = self.data
@@ -175,13 +249,13 @@ class Value:
         else:
             e = math.exp(x)
             s = e / (1.0 + e)
-        return _result(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return _unary(s, self, s * (1.0 - s), "sigmoid")
 
     def relu(self):
         x = self.data
         if x > 0.0:
-            return _result(x, (self,), _ONE, "relu")
-        return _result(0.0, (self,), _ZERO, "relu")
+            return _unary(x, self, 1.0, "relu")
+        return _unary(0.0, self, 0.0, "relu")
 
     # ------------------------------------------------------------------
     # n-ary helpers: one node instead of a chain of n binary nodes. Same
@@ -203,7 +277,7 @@ class Value:
                 total += v.data
             else:
                 total += _as_number(v, "Value.sum")
-        return _result(total, tuple(prev), (1.0,) * len(prev), "sum")
+        return _nary(total, prev, (1.0,) * len(prev), "sum")
 
     @staticmethod
     def dot(a, b):
@@ -221,7 +295,7 @@ class Value:
         bd = [v.data for v in b] if b_values else [_data(v, "Value.dot") for v in b]
         out = sum(map(mul, ad, bd), 0.0)
         if a_values and b_values:  # the common case: no constants
-            return _result(out, tuple(a) + tuple(b), tuple(bd) + tuple(ad), "dot")
+            return _nary(out, (*a, *b), (*bd, *ad), "dot")
         prev, local = [], []
         for v, d in zip(a, bd):
             if isinstance(v, Value):
@@ -231,7 +305,7 @@ class Value:
             if isinstance(v, Value):
                 prev.append(v)
                 local.append(d)
-        return _result(out, tuple(prev), tuple(local), "dot")
+        return _nary(out, prev, local, "dot")
 
     # ------------------------------------------------------------------
 
@@ -259,22 +333,35 @@ class Value:
         order = _graph_order(self)  # the nodes with parents, each after its parents
         for node in order:  # intermediate nodes get fresh gradients
             node.grad = 0.0
-        p = self  # the node whose grad is added to next, named if that grad is no number
+        node = self  # the node being worked on, for the error message below
         try:
             if order:
                 self.grad = 1.0
             else:  # backward from a leaf: d self / d self = 1, accumulated
                 self.grad += 1.0
-            # The chain rule, one rule for every op. Children come before their
-            # parents, so a node's grad is complete before it is passed on.
+            # The chain rule, one rule for every op: parent.grad += local * node.grad.
+            # Children come before their parents, so a node's grad is complete
+            # before it is passed on. The slots are read directly (see the table
+            # in Value's docstring): building _prev and _local tuples would cost
+            # more than the arithmetic.
             for node in reversed(order):
                 g = node.grad
-                for p, d in zip(node._prev, node._local):
-                    p.grad += d * g
+                b = node._b
+                if b is None:  # one parent
+                    node._a.grad += node._da * g
+                elif b is _MANY:  # a sum or dot: tuples of parents and local derivatives
+                    for p, d in zip(node._a, node._da):
+                        p.grad += d * g
+                else:  # two parents
+                    node._a.grad += node._da * g
+                    b.grad += node._db * g
                 if not retain_graph:
-                    node._local = None  # used: freed, as in PyTorch, so a second pass is caught
+                    node._da = None  # used: freed, as in PyTorch, so a second pass is caught
         except TypeError:  # a leaf's grad that is no number, e.g. None (Tensor's way to clear)
-            what = "None" if p.grad is None else _describe(p.grad)
+            bad = [v.grad for v in (node, *node._prev) if not isinstance(v.grad, numbers.Real)]
+            if not bad:
+                raise
+            what = "None" if bad[0] is None else _describe(bad[0])
             raise BpkitTypeError(
                 f"backward: a leaf's .grad is {what}, not a number; clear Value grads with "
                 "v.grad = 0.0 (None is Tensor's way), then run the forward pass again") from None
@@ -284,31 +371,38 @@ def _graph_order(root):
     """The nodes with parents that root depends on (root too), each listed
     after all of its parents: a topological order found from the graph alone.
 
-    A depth-first search with explicit stacks, not recursion, so there is no
-    recursion limit: ``path`` runs from root to the node being visited, and
-    ``todo`` holds, for each node on it, an iterator over the parents still to
-    visit. A node is listed once every parent has been. Leaves are left out:
-    they only receive. Raises BackwardError, before any gradient is touched,
-    on a graph that an earlier backward() has freed.
+    A depth-first search with an explicit stack, not recursion, so there is no
+    recursion limit. Visiting a node pushes the node, then None (a marker),
+    then its parents not yet visited; when the marker comes back to the top,
+    everything above it (the parents and all they depend on) has been listed,
+    so the node under the marker is listed. Leaves are left out: they only
+    receive. Raises BackwardError, before any gradient is touched, on a graph
+    that an earlier backward() has freed.
     """
-    if not root._prev:
+    if root._a is None:
         return []
-    if root._local is None:
-        raise BackwardError(_FREED)
-    order, seen = [], {root}
-    path, todo = [root], [iter(root._prev)]
-    while path:
-        for p in todo[-1]:
-            if p._prev and p not in seen:  # a parent not listed yet: list it first
-                if p._local is None:
-                    raise BackwardError(_FREED)
-                seen.add(p)
-                path.append(p)
-                todo.append(iter(p._prev))
-                break
-        else:  # every parent of path[-1] is listed: list it
-            todo.pop()
-            order.append(path.pop())
+    order, seen, stack = [], set(), [root]
+    append, pop = stack.append, stack.pop
+    while stack:
+        node = pop()
+        if node is None:  # the marker: the node under it has all its parents listed
+            order.append(pop())
+        elif node not in seen:  # (a node may be pushed by several children)
+            if node._da is None:
+                raise BackwardError(_FREED)
+            seen.add(node)
+            append(node)
+            append(None)
+            a, b = node._a, node._b
+            if b is _MANY:
+                for p in a:
+                    if p._a is not None and p not in seen:
+                        append(p)
+            else:
+                if a._a is not None and a not in seen:
+                    append(a)
+                if b is not None and b._a is not None and b not in seen:
+                    append(b)
     return order
 
 
@@ -319,40 +413,69 @@ _FREED = ("backward: this graph was already used by a backward() call, and a sec
 
 # ----------------------------------------------------------------------
 # Building nodes. Ops make them here, not through Value(...): building the
-# graph is most of a forward pass, so these skip __init__'s checks.
+# graph is most of a forward pass, so these skip __init__'s checks and set
+# the slots of Value's table directly. Under bpkit.no_grad() an op's output
+# is a leaf (no graph), as for Tensor.
 
-_ONE = (1.0,)
-_ZERO = (0.0,)
+_MANY = ...  # _b of a node with more than two parents (all in _a); a builtin
+# singleton, so it is still the same object after pickle or importlib.reload
 _new = object.__new__
 
 
-def _result(out, prev, local, op):
-    """An op's output: Value(out, prev, local, op) without __init__'s checks.
-
-    out: the op's number; prev: its parents (Values); local: d out / d parent
-    for each. Every op calls this, so it does only what a node needs. Under
-    bpkit.no_grad() the output is a leaf (no graph), as for Tensor.
-    """
+def _unary(out, a, da, op):
+    """The output of an op with one parent a: out = op(a), da = d out / d a."""
     v = _new(Value)
     v.data = out if type(out) is float else float(out)
     v.grad = 0.0
     v.label = ""
     if _grad_mode._grad_enabled:
-        v._prev, v._local, v._op = prev, local, op
+        v._op = op
+        v._a, v._b = a, None
+        v._da = da
     else:
-        v._prev, v._local, v._op = (), (), ""
+        v._op, v._a = "", None
+    return v
+
+
+def _binary(out, a, b, da, db, op):
+    """The output of an op with parents a, b: out = a op b, da = d out / d a, db = d out / d b."""
+    v = _new(Value)
+    v.data = out if type(out) is float else float(out)
+    v.grad = 0.0
+    v.label = ""
+    if _grad_mode._grad_enabled:
+        v._op = op
+        v._a, v._b = a, b
+        v._da, v._db = da, db
+    else:
+        v._op, v._a = "", None
+    return v
+
+
+def _nary(out, prev, local, op):
+    """The output of Value.sum or Value.dot: parents prev, local[i] = d out / d prev[i].
+    (Through the _prev and _local setters, which pick the layout by length.)"""
+    v = _new(Value)
+    v.data = out if type(out) is float else float(out)
+    v.grad = 0.0
+    v.label = ""
+    if _grad_mode._grad_enabled:
+        v._op = op
+        v._prev, v._local = prev, local
+    else:
+        v._op, v._a = "", None
     return v
 
 
 def _const(x, op):
     """A plain number in an op (the 2 in v * 2) as a leaf Value, so the graph
     shows it. Anything but one real number raises an error naming op.
-    (A leaf built like _result's nodes, without the extra call.)"""
+    (A leaf built like the ops' nodes, without the extra call.)"""
     v = _new(Value)
     v.data = x if type(x) is float else _as_number(x, op)
     v.grad = 0.0
     v.label = ""
-    v._prev, v._local, v._op = (), (), ""
+    v._op, v._a = "", None
     return v
 
 

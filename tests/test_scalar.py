@@ -275,6 +275,154 @@ def test_nodes_are_not_reference_cycles():
 
 
 # ---------------------------------------------------------------------------
+# the node layout: parents and local derivatives in slots, _prev/_local as views
+
+def _tracked_objects_made_by(make):
+    """How many objects the cycle collector tracks that make() left alive
+    (CPython's count of new container objects since the last collection)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.collect()
+    try:
+        before = gc.get_count()[0]
+        kept = make()
+        return gc.get_count()[0] - before, kept
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@pytest.mark.parametrize("op, per_node", [
+    (lambda h, y: h * y, 1),            # two parents: one object, no tuples
+    (lambda h, y: h.tanh(), 1),         # one parent
+    (lambda h, y: h - 2.0, 2),          # the node and the leaf for the constant 2.0
+])
+def test_a_node_with_one_or_two_parents_is_one_object_for_the_collector(op, per_node):
+    """Young collections run after every 700 new container objects and a full
+    one after about 70,000, so objects per node decide how often the cycle
+    collector walks a growing graph (see the module docstring)."""
+    x, y, n = Value(0.5), Value(1.0), 1000
+
+    def make():
+        nodes, h = [None] * n, x
+        for i in range(n):
+            h = op(h, y)
+            nodes[i] = h
+        return nodes
+    made, nodes = _tracked_objects_made_by(make)
+    assert n * per_node <= made <= n * per_node + 20
+    assert len(nodes) == n
+
+
+def test_prev_and_local_read_as_tuples_for_every_layout():
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    cases = [
+        (a, (), ()),                                       # a leaf
+        (a.tanh(), (a,), (1 - math.tanh(1.0) ** 2,)),      # one parent
+        (a * b, (a, b), (2.0, 1.0)),                       # two
+        (Value.dot([a, b], [c, 4.0]), (a, b, c), (3.0, 4.0, 1.0)),  # more: tuples
+        (Value.sum([a, b]), (a, b), (1.0, 1.0)),           # n-ary with two parents
+        (Value.sum([a]), (a,), (1.0,)),
+        (Value.sum([1.0, 2.0]), (), ()),                   # no Value in it: a leaf
+    ]
+    for node, prev, local in cases:
+        assert type(node._prev) is tuple and type(node._local) is tuple
+        assert node._prev == prev and all(p is q for p, q in zip(node._prev, prev))
+        assert node._local == pytest.approx(local, rel=1e-15)
+    assert Value.sum([1.0, 2.0])._op == "sum"
+    # Value's own constructor takes the same tuples
+    v = Value(3.0, (a, b, c), (1.0, 2.0, 3.0), "f", label="v")
+    assert v._prev == (a, b, c) and v._local == (1.0, 2.0, 3.0) and v.label == "v"
+    v.backward()
+    assert (a.grad, b.grad, c.grad) == (1.0, 2.0, 3.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b, c: a.exp(),
+    lambda a, b, c: a * b,
+    lambda a, b, c: Value.dot([a, b, c], [a, b, c]),
+])
+def test_local_is_none_once_backward_has_freed_it(make):
+    a, b, c = Value(0.5), Value(2.0), Value(-1.0)
+    y = make(a, b, c)
+    prev, local = y._prev, y._local
+    y.backward(retain_graph=True)
+    assert y._local == local
+    y.backward()
+    assert y._local is None and y._prev == prev  # the structure stays, for drawings
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: (a * b).tanh(),
+    lambda a, b: (a * b).exp(),
+    lambda a, b: Value.dot([a * b, a, b], [2.0, a * b, b]),
+])
+@pytest.mark.parametrize("freed", [False, True])
+def test_setting_prev_and_local_cuts_a_node_from_its_history_and_back(make, freed):
+    """What gradcheck's _cut_from_history does: set _prev and _local to () so an
+    inner node is a leaf for a while, then put the old tuples (or None) back."""
+    a, b = Value(0.5), Value(-1.5)
+    h = a * b
+    y = make(h, b)
+    if freed:
+        (y * 1.0).backward()  # frees h's local derivatives (and y's)
+    old = h._prev, h._local
+    assert (old[1] is None) == freed
+    h._prev, h._local = (), ()
+    assert h._prev == () and h._local == ()
+    a.grad = b.grad = h.grad = 0.0
+    z = h * 3.0
+    z.backward()
+    assert h.grad == 3.0 and a.grad == 0.0  # backward stopped at h
+    h._prev, h._local = old
+    assert h._prev == old[0] and h._local == old[1]
+    if not freed:
+        (h * 1.0).backward()
+        assert (a.grad, b.grad) == (-1.5, 0.5)
+    else:
+        with pytest.raises(BackwardError):
+            (h * 1.0).backward()
+    # the setters take either order, and any iterable
+    g = Value(1.0)
+    g._local = [4.0, 5.0, 6.0]
+    g._prev = [a, b, h]
+    assert g._prev == (a, b, h) and g._local == (4.0, 5.0, 6.0)
+
+
+def test_graphs_with_every_layout_survive_copy_pickle_and_reload():
+    """An n-ary node's marker (_b) must still be recognised after pickle and
+    after importlib.reload, or backward would read its tuples as two parents."""
+    a, b = Value(0.3), Value(-0.7)
+    y = Value.dot([a, b, a * b], [b, a.tanh(), 2.0]) + Value.sum([a, b, 1.0, a])
+    y.backward(retain_graph=True)
+    grads = (a.grad, b.grad)
+    for a2, b2, y2 in (copy.deepcopy((a, b, y)), pickle.loads(pickle.dumps((a, b, y)))):
+        a2.grad = b2.grad = 0.0
+        y2.backward()
+        assert (a2.grad, b2.grad) == pytest.approx(grads, rel=1e-15)
+    out = _run("""
+        import importlib, bpkit.scalar as scalar
+        a, b = scalar.Value(0.3), scalar.Value(-0.7)
+        d = scalar.Value.dot([a, b, a], [b, a, b])   # built before the reload
+        importlib.reload(scalar)
+        y = (d * 2.0) * (d + 1.0)                    # built after it, on top of d
+        y.backward()
+        print(a.grad, b.grad)
+    """)
+    d = 3 * 0.3 * -0.7  # dot([a, b, a], [b, a, b]) = 3ab; dy/dd = 4d + 2
+    assert [float(g) for g in out.split()] == pytest.approx(
+        [(4 * d + 2) * 3 * -0.7, (4 * d + 2) * 3 * 0.3], rel=1e-12)
+
+
+def test_a_none_grad_behind_an_n_ary_node_is_named():
+    x, y, z = Value(1.0), Value(2.0), Value(3.0)
+    s = Value.sum([x, y, z]) * 2.0
+    y.grad = None
+    with pytest.raises(BpkitTypeError, match=r"a leaf's .grad is None"):
+        s.backward()
+
+
+# ---------------------------------------------------------------------------
 # backward's order comes from the graph alone, not from when nodes were made
 
 # Ops for random graphs: smooth everywhere, and each output at most about
