@@ -14,7 +14,7 @@ learner can push it hard:
 * One object per node. Python's cycle collector still visits container
   objects (anything that can hold references: a Value, a tuple, a list) now
   and then: with CPython's default thresholds, a young collection after every
-  700 new ones, and a full pass over the whole heap after about 70,000. A
+  700 new ones, and a full pass over the whole heap after about 93,000. A
   node that kept its parents and local derivatives in two tuples, ``_prev``
   and ``_local``, would be three such objects. So a node with one or two
   parents keeps them in slots of its own, ``_a`` and ``_b``, with ``_da`` =

@@ -299,7 +299,7 @@ def _tracked_objects_made_by(make):
 ])
 def test_a_node_with_one_or_two_parents_is_one_object_for_the_collector(op, per_node):
     """Young collections run after every 700 new container objects and a full
-    one after about 70,000, so objects per node decide how often the cycle
+    one after about 93,000, so objects per node decide how often the cycle
     collector walks a growing graph (see the module docstring)."""
     x, y, n = Value(0.5), Value(1.0), 1000
 
