@@ -76,8 +76,8 @@ class Value:
       two      the first         the second   d out / d _a        d out / d _b
       more     tuple of parents  _MANY        tuple, one each     -
 
-    ``-`` is a slot a node never sets (and nothing reads). ``_da`` is None
-    once a backward without retain_graph has used the node.
+    ``-`` is a slot that layout leaves unused (nothing reads it). ``_da`` (and
+    ``_db``) are None once a backward without retain_graph has used the node.
     """
 
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "__weakref__")
@@ -355,8 +355,8 @@ class Value:
                 else:  # two parents
                     node._a.grad += node._da * g
                     b.grad += node._db * g
-                if not retain_graph:
-                    node._da = None  # used: freed, as in PyTorch, so a second pass is caught
+                if not retain_graph:  # used: freed, as in PyTorch, so a second pass is caught
+                    node._da = node._db = None
         except TypeError:  # a leaf's grad that is no number, e.g. None (Tensor's way to clear)
             bad = [v.grad for v in (node, *node._prev) if not isinstance(v.grad, numbers.Real)]
             if not bad:
