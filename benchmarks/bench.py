@@ -85,27 +85,27 @@ def interleave(contenders, repeats, warmup=1, collect=True):
 # --------------------------------------------------------------- (a) Value
 
 class MinimalNode:
-    """The least a scalar-autograd node can be: its number, grad, parents, local
-    derivatives and op name in slots; constants wrapped as leaves, as Value
-    does. No checks, no no_grad(), no label: the yardstick for Value's per-op
-    cost when building a graph."""
+    """The least a scalar-autograd node can be: its number, grad, op name, and
+    up to two parents with their local derivatives, all in slots (Value's own
+    layout); constants wrapped as leaves, as Value does. No checks, no
+    no_grad(), no label: the yardstick for Value's per-op cost when building a graph."""
 
-    __slots__ = ("data", "grad", "_prev", "_local", "_op")
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "_da", "_db")
 
-    def __init__(self, data, _prev=(), _local=(), _op=""):
+    def __init__(self, data, a=None, b=None, da=0.0, db=0.0, op=""):
         self.data = data
         self.grad = 0.0
-        self._prev = _prev
-        self._local = _local
-        self._op = _op
+        self._op = op
+        self._a, self._b = a, b
+        self._da, self._db = da, db
 
     def __add__(self, other):
         other = other if isinstance(other, MinimalNode) else MinimalNode(float(other))
-        return MinimalNode(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return MinimalNode(self.data + other.data, self, other, 1.0, 1.0, "+")
 
     def __mul__(self, other):
         other = other if isinstance(other, MinimalNode) else MinimalNode(float(other))
-        return MinimalNode(self.data * other.data, (self, other), (other.data, self.data), "*")
+        return MinimalNode(self.data * other.data, self, other, other.data, self.data, "*")
 
 
 def build_chain(leaf, steps=300_000, c=1.0):
