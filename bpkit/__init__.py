@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Value": "bpkit.scalar",
     "Tensor": "bpkit.tensor",
-    "no_grad": "bpkit.tensor",
+    "no_grad": "bpkit.grad_mode",
     # functions on tensors that numpy's would drop the graph in (torch.where, torch.cat, ...)
     **{name: "bpkit.ops" for name in (
         "where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum")},

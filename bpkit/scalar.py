@@ -39,7 +39,7 @@ import math
 import numbers
 from operator import mul
 
-from bpkit import tensor as _grad_mode  # no_grad() state, shared by both engines
+from bpkit import grad_mode as _grad_mode  # no_grad() state, shared by both engines
 from bpkit.errors import BackwardError, BpkitTypeError, BpkitValueError, ShapeError
 
 __all__ = ["Value", "DivisionByZero"]

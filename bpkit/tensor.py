@@ -37,13 +37,12 @@ reference cycles and are freed by reference counting as soon as they are
 dropped.
 """
 import builtins
-import functools
-import inspect
 import math
 import operator
 
 import numpy as np
 
+from bpkit import grad_mode as _grad_mode
 from bpkit import primitives as P
 from bpkit.errors import (
     AxisError,
@@ -54,93 +53,10 @@ from bpkit.errors import (
     GraphError,
     ShapeError,
 )
+from bpkit.grad_mode import is_grad_enabled, no_grad
 from bpkit.primitives import PRIMITIVES, unbroadcast
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "PRIMITIVES"]
-
-
-# ---------------------------------------------------------------- grad mode
-
-_grad_enabled = True
-
-
-def is_grad_enabled():
-    """True unless inside ``with no_grad():``."""
-    return _grad_enabled
-
-
-class no_grad:
-    """Context manager or decorator under which operations build no graph.
-
-    Results made inside have ``requires_grad=False`` and no parents: use it for
-    evaluation and for parameter updates such as ``w -= lr * w.grad`` (which
-    then updates ``w`` in place). It nests, and the previous state is restored
-    even when the block raises. As in PyTorch it decorates with or without
-    parentheses (``@no_grad()`` or ``@no_grad``), and on a generator function
-    it holds only while the generator runs, not between the values it yields.
-    """
-
-    __slots__ = ("_saved",)
-
-    def __new__(cls, func=None):
-        if func is not None:  # @no_grad without parentheses: no_grad(func)
-            if not callable(func):
-                raise BpkitTypeError(f"no_grad: takes no arguments (got {type(func).__name__}); "
-                                     "write `with no_grad():` or decorate a function with @no_grad")
-            return cls()(func)
-        return super().__new__(cls)
-
-    def __init__(self, func=None):
-        self._saved = []
-
-    def __enter__(self):
-        global _grad_enabled
-        self._saved.append(_grad_enabled)
-        _grad_enabled = False
-        return self
-
-    def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self._saved.pop()
-        return False
-
-    def __call__(self, func):
-        if inspect.isgeneratorfunction(func):
-            return _no_grad_generator(func)
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with no_grad():
-                return func(*args, **kwargs)
-
-        return wrapper
-
-
-def _no_grad_generator(func):
-    """Wrap a generator function so each of its steps runs under no_grad, and the caller's code between them does not."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        gen = func(*args, **kwargs)
-        try:
-            with no_grad():
-                value = gen.send(None)
-            while True:
-                try:
-                    sent = yield value
-                except GeneratorExit:
-                    with no_grad():
-                        gen.close()
-                    raise
-                except BaseException as exc:
-                    with no_grad():
-                        value = gen.throw(exc)
-                else:
-                    with no_grad():
-                        value = gen.send(sent)
-        except StopIteration as stop:
-            return stop.value
-
-    return wrapper
 
 
 # --------------------------------------------------------- input checking
@@ -335,7 +251,7 @@ def _unary(op, prim, x, *params):
     if prim in _VIEWS and type(out) is np.ndarray and out.base is not None \
             and np.may_share_memory(out, x.data):
         counter = x._vc  # a view: an in-place change to either is a change to both
-    if x._requires_grad and _grad_enabled:
+    if x._requires_grad and _grad_mode._grad_enabled:
         spec = prim.reads[0]
         if not spec:
             return _result(out, op, (x,), vjp, (), counter)
@@ -369,7 +285,7 @@ def _binary(op, prim, a, b):
         raise ShapeError(f"{op}: shapes {sa} and {sb} cannot be broadcast together") from None
     except (OverflowError, TypeError) as e:
         raise _arithmetic_error(op, ad, bd, e) from None
-    if (ar or br) and _grad_enabled:
+    if (ar or br) and _grad_mode._grad_enabled:
         if prim.reads[0] or prim.reads[1]:
             vc = [0]
             saved = _saved_versions(prim, (a, b), (ar, br), vc, np.shape(out))
@@ -396,7 +312,7 @@ def _nary(op, prim, inputs, **params):
               for t in inputs]
     need = tuple(isinstance(t, Tensor) and t._requires_grad for t in inputs)
     out, vjp = prim(*arrays, need=need, **params)
-    if any(need) and _grad_enabled:
+    if any(need) and _grad_mode._grad_enabled:
         vc = [0]
         saved = _saved_versions(prim, inputs, need, vc, np.shape(out)) if prim.reads else ()
         parents = tuple(t if n else None for t, n in zip(inputs, need))
@@ -713,7 +629,7 @@ class Tensor:
     # -- in place: change .data and count a new version
     def _check_inplace(self, op, other=None):
         """Refuse an in-place change that a graph could not follow (PyTorch refuses the first two too)."""
-        if not _grad_enabled:
+        if not _grad_mode._grad_enabled:
             return
         if self._requires_grad and self._vjp is None:
             raise GraphError(
@@ -748,7 +664,8 @@ class Tensor:
 
     def _inplace(self, other, symbol, forward, ufunc):
         """x op= y: in place (a new version) unless it would have to join a graph; then x = x op y."""
-        if _grad_enabled and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+        if _grad_mode._grad_enabled and (self._requires_grad
+                                         or (isinstance(other, Tensor) and other._requires_grad)):
             if self._requires_grad and self._vjp is None:
                 self._check_inplace(f"{symbol}=")  # raises: a leaf that requires grad
             return forward(other)  # rebinds, so the graph records it (PyTorch would change x in place)
