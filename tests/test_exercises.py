@@ -16,7 +16,7 @@ import pytest
 
 import bpkit.exercises as ex
 from bpkit.exercises import Exercise, check, compare, evaluate, reset_results, results, short_repr
-from bpkit.exercises.core import FALLBACK_NOTE, UnknownExerciseError
+from bpkit.exercises.core import FALLBACK_NOTE, UnknownExerciseError, tries
 
 EXERCISE_DIR = Path(ex.__file__).parent
 CHAPTER_MODULES = sorted(p.stem for p in EXERCISE_DIR.glob("ch[0-9]*.py"))
@@ -55,7 +55,7 @@ def test_chapter_module_imports_and_ids_are_consistent(module_name):
 
 @pytest.mark.parametrize("module_name, exercise", _all_exercises())
 def test_exercise(module_name, exercise):
-    assert exercise.title and exercise.hint, f"Exercise {exercise.id} needs a title and a hint"
+    assert exercise.title and exercise.hints, f"Exercise {exercise.id} needs a title and hints"
     assert exercise.verify is not None or exercise.get_cases(), f"Exercise {exercise.id} has no cases"
     result = evaluate(exercise, exercise.reference)
     assert result.status == "passed", f"the reference fails its own check: {result.message}"
@@ -123,14 +123,40 @@ def test_passing_returns_the_learners_function(fake_chapter, capsys):
     assert out == "✓ Exercise 98.1 (the logistic sigmoid): passed\n"
 
 
-def test_stub_is_not_yet_with_hint_and_falls_back(fake_chapter, capsys):
+def test_stub_is_not_yet_without_a_hint_and_falls_back(fake_chapter, capsys):
     got = check("98.1", _stub)
     assert got is _sigmoid
     out = capsys.readouterr().out
     assert out.count("\n") == 1
-    assert out.startswith("○ Exercise 98.1 (the logistic sigmoid): not yet: Exercise 98.1 is still open (use np.exp).")
+    assert out.startswith("○ Exercise 98.1 (the logistic sigmoid): not yet: Exercise 98.1 is still open: "
+                          "write its body, then run this cell again.")
+    assert "np.exp" not in out  # hints come after a try, not before
     assert out.rstrip().endswith(FALLBACK_NOTE)
-    assert results() == [{"id": "98.1", "status": "not yet", "message": "Exercise 98.1 is still open (use np.exp)."}]
+    assert results() == [{"id": "98.1", "status": "not yet",
+                          "message": "Exercise 98.1 is still open: write its body, then run this cell again."}]
+    assert tries("98.1") == 0
+
+
+def test_hints_are_graded_and_come_after_failed_tries(fake_chapter, monkeypatch, capsys):
+    graded = Exercise(id="98.5", title="graded", reference=_sigmoid, cases=[(np.array([0.5]),)],
+                      hints=("think about the range", "it is 1 / (1 + something)", "np.exp(-z)"))
+    monkeypatch.setattr(fake_chapter, "EXERCISES", FAKE + [graded])
+    wrong = lambda z: z  # noqa: E731
+    seen = []
+    for _ in range(4):
+        check("98.5", wrong)
+        seen.append(capsys.readouterr().out)
+    assert "Hint 1 of 3: think about the range." in seen[0] and "Hint 2" not in seen[0]
+    assert "Hint 2 of 3: it is 1 / (1 + something)." in seen[1]
+    assert "Hint 3 of 3: np.exp(-z)." in seen[2] and "Hint 3 of 3" in seen[3]
+    assert tries("98.5") == 4
+    check("98.5", _stub)  # an open stub is no try
+    assert tries("98.5") == 4
+    assert check("98.5", _sigmoid) is _sigmoid and tries("98.5") == 4
+    reset_results()
+    assert tries() == {}
+    with pytest.raises(TypeError, match="tuple of strings"):
+        Exercise(id="98.6", title="t", reference=_sigmoid, hints="one string")
 
 
 def test_exception_is_an_error_naming_the_input(fake_chapter, capsys):

@@ -15,9 +15,10 @@ from bpkit.exercises.core import (
     get_exercise,
     reset_results,
     results,
+    tries,
 )
 
 __all__ = [
     "Exercise", "Result", "UnknownExerciseError", "chapter_exercises", "check",
-    "compare", "evaluate", "get_exercise", "reset_results", "results", "short_repr",
+    "compare", "evaluate", "get_exercise", "reset_results", "results", "short_repr", "tries",
 ]

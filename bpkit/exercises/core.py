@@ -2,8 +2,9 @@
 
 A chapter module ``bpkit/exercises/chNN.py`` holds ``EXERCISES``, a list of
 ``Exercise`` records: a reference solution, the inputs to try it on (or a
-``verify`` function for checks that are not "compare the outputs"), a hint and
-the typical wrong answers the check must catch (the tests make sure it does).
+``verify`` function for checks that are not "compare the outputs"), graded
+hints and the typical wrong answers the check must catch (the tests make sure
+it does).
 
 In a notebook, after the learner's function, the next cell is::
 
@@ -12,6 +13,10 @@ In a notebook, after the learner's function, the next cell is::
 ``check`` prints exactly one line (passed / not yet / error, with what was
 tried, what was expected and what came back) and returns the learner's function
 when it passed, otherwise the reference, so Run All always reaches the end.
+Hints come only after a try: an open exercise (the stub still raises) gets
+none; the first wrong answer gets the first hint (a nudge), each further wrong
+answer of the same exercise the next, more specific one. The count of tries
+lives in the kernel (``tries()``); the answer itself is only in ``solutions/``.
 It never shows a traceback. ``results()`` lists this process's verdicts for
 the scoreboard (``python -m bpkit check``).
 """
@@ -30,7 +35,7 @@ from bpkit.exercises.compare import _ADDRESS, compare, short_repr
 
 __all__ = [
     "Exercise", "Result", "UnknownExerciseError",
-    "check", "evaluate", "get_exercise", "chapter_exercises", "results", "reset_results",
+    "check", "evaluate", "get_exercise", "chapter_exercises", "results", "reset_results", "tries",
 ]
 
 PASSED, NOT_YET, ERROR = "passed", "not yet", "error"
@@ -51,7 +56,10 @@ class Exercise:
     reference: the reference solution (a function).
     cases: argument tuples to call both functions with, or a zero-argument
         callable returning them (for inputs built from a seeded generator).
-    hint: one line shown when the learner's answer is not yet right.
+    hints: graded hints, a nudge first and more specific ones after: the
+        k-th wrong answer of this exercise shows hint k (the last one from
+        then on). None of them gives the answer away.
+    hint: a single hint (older form; the same as ``hints=(hint,)``).
     mistakes: ``(wrong_fn, fragment)`` pairs: typical wrong answers, each of
         which the check must reject with a message containing ``fragment``.
     verify: optional ``verify(learner_fn) -> None | str`` replacing the output
@@ -66,6 +74,7 @@ class Exercise:
     reference: Callable
     cases: Any = ()
     hint: str = ""
+    hints: tuple = ()
     mistakes: Any = ()
     verify: Optional[Callable] = None
     rtol: float = 1e-6
@@ -77,6 +86,10 @@ class Exercise:
             raise ValueError(f"Exercise id {self.id!r} should look like '1.2'")
         if not callable(self.reference):
             raise TypeError(f"Exercise {self.id}: reference must be a function")
+        if isinstance(self.hints, str):
+            raise TypeError(f"Exercise {self.id}: hints must be a tuple of strings, not one string")
+        self.hints = tuple(self.hints) or ((self.hint,) if self.hint else ())
+        self.hint = self.hints[0] if self.hints else ""
 
     @property
     def chapter(self):
@@ -187,31 +200,41 @@ def _exception_text(err):
     return f"raised {type(err).__name__}" + (f": {text}" if text else "")
 
 
-def _with_hint(exercise, message):
+def _with_hint(exercise, message, attempt=1):
+    """message, then the hint for this attempt (1: the nudge; later ones more specific)."""
     message = message.rstrip(". ")
-    return f"{message}. Hint: {exercise.hint.rstrip('.')}." if exercise.hint else f"{message}."
+    hints = exercise.hints
+    if not hints:
+        return f"{message}."
+    k = min(max(attempt, 1), len(hints))
+    label = "Hint" if len(hints) == 1 else f"Hint {k} of {len(hints)}"
+    return f"{message}. {label}: {hints[k - 1].rstrip('.')}."
 
 
 def _still_open(exercise):
-    hint = f" ({exercise.hint.rstrip('.')})" if exercise.hint else ""
-    return Result(exercise.id, exercise.title, NOT_YET, f"Exercise {exercise.id} is still open{hint}.")
+    return Result(exercise.id, exercise.title, NOT_YET,
+                  f"Exercise {exercise.id} is still open: write its body, then run this cell again.")
 
 
-def evaluate(exercise, fn):
-    """Judge ``fn`` against ``exercise`` (an ``Exercise`` or an id); returns a ``Result``. Shows nothing."""
+def evaluate(exercise, fn, attempt=1):
+    """Judge ``fn`` against ``exercise`` (an ``Exercise`` or an id); returns a ``Result``. Shows nothing.
+
+    attempt: which wrong answer this would be (1 = the first), choosing the hint.
+    """
     if not isinstance(exercise, Exercise):
         exercise = get_exercise(exercise)
     if not callable(fn):
         return Result(exercise.id, exercise.title, ERROR,
-                      _with_hint(exercise, f"check expects your function, but got {short_repr(fn, limit=60)}"))
+                      _with_hint(exercise, f"check expects your function, but got {short_repr(fn, limit=60)}",
+                                 attempt))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        return _evaluate(exercise, fn)
+        return _evaluate(exercise, fn, attempt)
 
 
-def _evaluate(exercise, fn):
+def _evaluate(exercise, fn, attempt):
     def verdict(status, message):
-        return Result(exercise.id, exercise.title, status, _with_hint(exercise, message))
+        return Result(exercise.id, exercise.title, status, _with_hint(exercise, message, attempt))
 
     if exercise.verify is not None:
         try:
@@ -248,6 +271,7 @@ def _evaluate(exercise, fn):
 # the record of this process's checks (read by the scoreboard)
 
 _RESULTS = {}
+_TRIES = {}  # exercise id -> wrong answers so far in this kernel (chooses the hint)
 
 
 def results():
@@ -259,8 +283,14 @@ def results():
 
 
 def reset_results():
-    """Forget every verdict recorded so far."""
+    """Forget every verdict and every count of tries recorded so far."""
     _RESULTS.clear()
+    _TRIES.clear()
+
+
+def tries(exercise_id=None):
+    """Wrong answers checked so far in this kernel: for one exercise id, or a dict of all."""
+    return dict(_TRIES) if exercise_id is None else _TRIES.get(str(exercise_id), 0)
 
 
 def _show(result):
@@ -283,7 +313,9 @@ def check(exercise_id, fn):
     rest of the chapter runs). An unknown id raises ``UnknownExerciseError``.
     """
     exercise = get_exercise(exercise_id)
-    result = evaluate(exercise, fn)
+    result = evaluate(exercise, fn, attempt=_TRIES.get(exercise.id, 0) + 1)
+    if not result.passed and not result.message.startswith(f"Exercise {exercise.id} is still open"):
+        _TRIES[exercise.id] = _TRIES.get(exercise.id, 0) + 1  # a real try: the next one gets the next hint
     _RESULTS[exercise.id] = result
     _show(result)
     return fn if result.passed else exercise.reference
