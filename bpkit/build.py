@@ -6,8 +6,10 @@ Each ``solutions/NN_name.ipynb`` becomes ``chapters/NN_name.ipynb``:
 
 * in code cells every block between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` (nbgrader's markers) becomes a stub at the block's
-  indentation: its ``# Hint:`` lines, then
-  ``raise NotImplementedError("Exercise N.M: <hint>")``; N.M is the last
+  indentation, ``raise NotImplementedError("Exercise N.M: write this part, ...")``:
+  it says what to do, never how (hints live in ``bpkit/exercises/chNN.py``
+  and come from the check, after a try; anything inside the block, comments
+  included, is the solution's and stays out of the chapter); N.M is the last
   ``Exercise N.M`` written in the cell before the block, outside solution
   blocks (the docstring); the ``raise`` takes the indentation of the
   block's first line of code, so a marker indented oddly still gives valid
@@ -67,9 +69,7 @@ END = re.compile(r"^[ \t]*###[ \t]*END SOLUTION\s*$")
 MARKER_LIKE = re.compile(r"#.*\b(BEGIN|END)\s+SOLUTION\b")  # a near-miss: a typo'd marker
 INDENT = re.compile(r"^[ \t]*")
 EXERCISE_ID = re.compile(r"Exercise\s+(\d+\.\d+)")
-HINT = re.compile(r"^[ \t]*#[ \t]*Hint:[ \t]*(?P<text>.*)$")
 FENCE = re.compile(r"^[ \t]*(```|~~~)")
-COMMENT = re.compile(r"^[ \t]*#(?!#)[ \t]?(?P<text>.*)$")
 NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
 MARKDOWN_STUB = "_Your answer here._"
 
@@ -132,32 +132,20 @@ def _string_literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+STUB_MESSAGE = "Exercise {id}: write this part (the docstring above says what it must do), then run the check cell below"
+
+
 def _stub(marker: str, block: list[str], exercise: str) -> list[str]:
-    """The lines replacing one code block: its hint comments, then the raise.
+    """The line replacing one code block: a raise that names the exercise and says what to do.
 
     The raise is indented like the block's first line of code (the marker's
     own indentation only when the block has no code), so the stub compiles
-    wherever the marker sits.
+    wherever the marker sits. Nothing of the block is kept: not even its
+    comments, which belong to the solution.
     """
     code = [line for line in block if line.strip() and not line.lstrip().startswith("#")]
     indent = INDENT.match(code[0] if code else marker).group()
-    kept, hints, in_hint = [], [], False
-    for line in block:
-        hint = HINT.match(line)
-        comment = COMMENT.match(line)
-        if hint:
-            kept.append(line)
-            hints.append(hint.group("text").strip())
-            in_hint = True
-        elif in_hint and comment and comment.group("text").strip():
-            # a hint may go on over several comment lines
-            kept.append(line)
-            hints.append(comment.group("text").strip())
-        else:
-            in_hint = False
-    hint_text = " ".join(h for h in hints if h)
-    message = f"Exercise {exercise}: " + (hint_text or "complete this function, then run the check cell below")
-    return [*kept, f"{indent}raise NotImplementedError({_string_literal(message)})"]
+    return [f"{indent}raise NotImplementedError({_string_literal(STUB_MESSAGE.format(id=exercise))})"]
 
 
 def _refuse_near_miss(line: str, index: int, where: str) -> None:
