@@ -127,10 +127,14 @@ def _linear_cases():
         (rng.normal(size=(5, 2)), rng.normal(size=(2, 3)), rng.normal(size=(5, 3))),
         # all dimensions equal: only the values tell a transposed product from the right one
         (rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=(3, 3))),
+        # a batch of one: squeezing or indexing G's single row must still give the shapes above
+        (rng.normal(size=(1, 4)), rng.normal(size=(4, 2)), rng.normal(size=(1, 2))),
     ]
 
 
 _LINEAR_MISTAKES = [
+    (lambda X, W, G: (G @ W.T, X.T @ G, G.sum(axis=0, keepdims=True)), "got shape (1, 2)"),
+    (lambda X, W, G: (G @ W.T, X.T @ G, G[0] * len(G)), "expected"),
     (lambda X, W, G: (G @ W.T, G.T @ X, G.sum(axis=0)), "transposed"),
     (lambda X, W, G: (G @ W, X.T @ G, G.sum(axis=0)), "raised"),
     (lambda X, W, G: (G @ W.T, X.T @ G, G), "wrong shape"),
@@ -185,6 +189,15 @@ def _one_sided(f, x, eps=1e-5):
     return grad
 
 
+def _right_on_floats(fn, f, x, kwargs):
+    """True when fn, wrong on the integer array x, is right on the same numbers as floats."""
+    try:
+        got = fn(f, x.astype(float), **kwargs)
+        return compare(central_difference(f, x, **kwargs), got, rtol=1e-7, atol=1e-9) is None
+    except Exception:
+        return False
+
+
 def _verify_central(fn):
     """Compare with the reference on each case, and name the classic slips.
 
@@ -211,9 +224,10 @@ def _verify_central(fn):
         message = compare(expected, got, rtol=1e-7, atol=1e-9)
         if message is None:
             continue
-        if isinstance(got, np.ndarray) and got.dtype.kind in "iub":
-            return (f"for {name}, your result holds {got.dtype} values: x holds integers here, and an integer "
-                    f"array cannot store a step of {eps or 1e-5:g} nor a fractional slope; work on a float copy of x")
+        if x.dtype.kind in "iu" and _right_on_floats(fn, f, x, kwargs):
+            return (f"for {name}, your function is right for the same numbers as floats but not for integers: "
+                    f"an integer array cannot hold a step of {eps or 1e-5:g} nor a fractional slope; "
+                    f"work on a float copy of x")
         if eps is not None and compare(central_difference(f, x), got, rtol=1e-7, atol=1e-9) is None:
             return (f"for {name}, your values are those of eps = 1e-05: your function ignores the eps "
                     f"it was given; use the argument")
@@ -252,6 +266,20 @@ def _int_slip(f, x, eps=1e-5):
     return grad
 
 
+def _int_steps_in_place(f, x, eps=1e-5):
+    """A listed mistake: steps x in place and restores it, but an integer x cannot take the step."""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f(x)
+        x[i] = old - eps
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
 def _all_at_once(f, x, eps=1e-5):
     """A listed mistake: moves every entry at once, so each entry gets the same directional derivative."""
     x = np.asarray(x, dtype=float)
@@ -266,6 +294,7 @@ _CENTRAL_MISTAKES = [
                                      for e in np.eye(x.size)]), "raised"),
     (lambda f, x, eps=1e-5: central_difference(f, x, eps).ravel(), "shape (2, 3)"),
     (_int_slip, "float copy"),
+    (_int_steps_in_place, "float copy"),
     (lambda f, x, eps=1e-5: central_difference(f, x), "ignores the eps"),
     (_all_at_once, "expected"),
 ]
