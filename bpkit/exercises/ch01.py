@@ -107,7 +107,9 @@ EXERCISES = [
             (lambda x, w, b: sigmoid(np.dot(w, x) - b), "expected"),
             (lambda x, w, b: 1.0 / (1.0 + np.exp(np.dot(w, x) + b)), "expected"),
             (lambda x, w, b: np.tanh(np.dot(w, x) + b), "expected"),
-            (lambda x, w, b: 0.401312339887548, "expected"),
+            (lambda x, w, b: 0.401312339887548, "expected"),                       # hard-coded first answer
+            (lambda x, w, b: sigmoid(w[0] * x[0] + w[1] * x[1] + b), "expected"),  # assumes D = 2
+            (lambda x, w, b: np.mean(sigmoid(w * x + b)), "expected"),
         ],
     ),
     Exercise(
@@ -130,6 +132,7 @@ EXERCISES = [
             (lambda X, W, b: X * W + b, "raised"),
             (lambda X, W, b: X @ W + b.sum(), "expected"),
             (lambda X, W, b: X[:1] @ W + b, "shape"),
+            (lambda X, W, b: X @ W.T + b, "raised"),
         ],
     ),
     Exercise(
@@ -152,6 +155,8 @@ EXERCISES = [
             (lambda X, W1, b1, W2, b2: (relu(X @ W1) + b1) @ W2 + b2, "expected"),
             (lambda X, W1, b1, W2, b2: sigmoid(X @ W1 + b1) @ W2 + b2, "expected"),
             (lambda X, W1, b1, W2, b2: relu((X @ W1) @ W2 + b2), "expected"),
+            (lambda X, W1, b1, W2, b2: (relu(X) @ W1 + b1) @ W2 + b2, "expected"),
+            (lambda X, W1, b1, W2, b2: np.abs(X @ W1 + b1) @ W2 + b2, "expected"),
         ],
     ),
     Exercise(
@@ -200,6 +205,8 @@ EXERCISES = [
             (lambda X, w, b: (X[:, 0] * w[0] + X[:, 1] * w[1] + b > 0).astype(int), "expected"),  # assumes D = 2
             (lambda X, w, b: sigmoid(X @ w + b), "dtype"),                        # probabilities, not classes
             (lambda X, w, b: (X @ w + b < 0).astype(int), "expected"),            # classes swapped
+            (lambda X, w, b: np.sign(X @ w + b).astype(int), "expected"),         # -1/0/1, not 0/1
+            (lambda X, w, b: [int(v) for v in X @ w + b > 0], "wrong type"),      # a list, not an array
         ],
     ),
 ]
