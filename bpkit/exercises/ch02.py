@@ -52,11 +52,15 @@ def _collapse_cases():
     return [
         (rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 2)), rng.normal(size=2)),
         (rng.normal(size=(2, 5)), rng.normal(size=5), rng.normal(size=(5, 3)), rng.normal(size=3)),
+        # square: products in the wrong order still run, and must still be caught
+        (rng.normal(size=(3, 3)), rng.normal(size=3), rng.normal(size=(3, 3)), rng.normal(size=3)),
     ]
 
 
 def _sigmoid_prime_cases():
-    return [(np.array([-3.0, -0.5, 0.0, 0.5, 2.0]),), (np.linspace(-6.0, 6.0, 12).reshape(3, 4),)]
+    return [(np.array([-3.0, -0.5, 0.0, 0.5, 2.0]),), (np.linspace(-6.0, 6.0, 12).reshape(3, 4),),
+            # saturated: the true derivative is 0 to double precision, and nan is wrong
+            (np.array([-800.0, -40.0, 40.0, 800.0]),)]
 
 
 def _verify_leaky(fn):
@@ -94,17 +98,34 @@ def _dead_cases():
     return [(Z,), (Z2,), (np.ones((4, 3)),), (Z3,)]
 
 
+def _leaky_zero_at_kink(z, alpha=0.01):
+    return np.where(z > 0, 1.0, np.where(z < 0, alpha, 0.0))
+
+
+def _leaky_python_if(z, alpha=0.01):
+    return 1.0 if z > 0 else alpha
+
+
 EXERCISES = [
     Exercise(
         id="2.1",
         title="two linear layers are one",
         reference=collapse_linear,
         cases=_collapse_cases,
-        hint="expand (X @ W1 + b1) @ W2 + b2: W = W1 @ W2 and the bias b1 also goes through W2: b = b1 @ W2 + b2",
+        hints=(
+            "multiply out (X @ W1 + b1) @ W2 + b2: one term has X in it and the others do not; "
+            "W is whatever multiplies X, b is all the rest",
+            "W has shape (D, C): the two weight matrices in the order the data meets them; b has shape (C,): "
+            "the first bias also passes through the second layer's weights before b2 is added",
+        ),
         mistakes=[
             (lambda W1, b1, W2, b2: (W1 @ W2, b1 + b2), "raised"),
             (lambda W1, b1, W2, b2: (W1 @ W2, b2), "expected"),
             (lambda W1, b1, W2, b2: (W2 @ W1, b1 @ W2 + b2), "raised"),
+            (lambda W1, b1, W2, b2: (W1 @ W2, b1 @ W2), "expected"),
+            (lambda W1, b1, W2, b2: (W1 @ W2, W2 @ b1 + b2), "raised"),
+            (lambda W1, b1, W2, b2: (W1 @ W2, b1.sum() + b2), "expected"),
+            (lambda W1, b1, W2, b2: W1 @ W2, "wrong type"),
         ],
     ),
     Exercise(
@@ -112,11 +133,21 @@ EXERCISES = [
         title="the sigmoid's derivative",
         reference=sigmoid_prime,
         cases=_sigmoid_prime_cases,
-        hint="first s = 1 / (1 + np.exp(-z)), then return s * (1 - s)",
+        hints=(
+            "the identity above lets you reuse the sigmoid's own value: compute it once, "
+            "then the derivative is a short product of things you already have",
+            "for z = -800, np.exp(-z) is inf: 1 / (1 + inf) is a harmless 0, but inf / inf is nan; "
+            "so compute the sigmoid s first and build the derivative from s alone",
+        ),
         mistakes=[
             (lambda z: z * (1.0 - z), "expected"),
             (lambda z: _sigmoid(z), "expected"),
             (lambda z: -np.exp(-z) / (1.0 + np.exp(-z)) ** 2, "sign"),
+            (lambda z: np.exp(-z) / (1.0 + np.exp(-z)) ** 2, "NaN"),
+            (lambda z: 1.0 - _sigmoid(z) ** 2, "expected"),
+            (lambda z: 1.0 - _sigmoid(z), "expected"),
+            (lambda z: _sigmoid(z) * (1.0 - z), "expected"),
+            (lambda z: 0.25 * np.ones_like(z), "expected"),
         ],
     ),
     Exercise(
@@ -124,12 +155,21 @@ EXERCISES = [
         title="leaky ReLU's derivative",
         reference=leaky_relu_grad,
         verify=_verify_leaky,
-        hint="np.where(z > 0, 1.0, alpha): slope 1 on the right, alpha on the left",
+        hints=(
+            "look at the two pieces of the definition one at a time: what is the slope of z, "
+            "and of alpha z, as functions of z?",
+            "each entry gets one of two constants, chosen by the sign of z: np.where(condition, a, b) picks "
+            "per entry; use the alpha argument, not a fixed number, and keep z's shape",
+        ),
         mistakes=[
             (lambda z, alpha=0.01: np.where(z > 0, 1.0, 0.0), "away from 0"),
             (lambda z, alpha=0.01: np.where(z > 0, z, alpha * z), "away from 0"),
             (lambda z, alpha=0.01: np.where(z > 0, 1.0, -alpha), "expected"),
             (lambda z, alpha=0.01: np.where(z > 0, 1.0, alpha)[0], "shape"),
+            (lambda z, alpha=0.01: np.where(z > 0, 1.0, 0.01), "away from 0"),
+            (_leaky_zero_at_kink, "subgradient"),
+            (_leaky_python_if, "raised"),
+            (lambda z, alpha=0.01: np.where(z > 0, 1.0, alpha * z), "away from 0"),
         ],
     ),
     Exercise(
@@ -137,12 +177,21 @@ EXERCISES = [
         title="the fraction of dead ReLUs",
         reference=dead_fraction,
         cases=_dead_cases,
-        hint="a unit is a column of Z; it is dead when np.all(Z <= 0, axis=0); then take the mean over units",
+        hints=(
+            "a unit is one column of Z, and it is dead when none of its N entries is positive: "
+            "decide that for every column, then take the share of dead columns",
+            "np.all (or np.any) with axis=0 answers a yes/no question for every column at once, and the mean "
+            "of a boolean array is the share of True; an entry exactly 0 counts as not firing",
+        ),
         mistakes=[
             (lambda Z: float(np.mean(Z <= 0)), "expected"),
             (lambda Z: float(np.mean(np.all(Z <= 0, axis=1))), "expected"),
             (lambda Z: int(np.sum(np.all(Z <= 0, axis=0))), "factor"),
             (lambda Z: float(np.mean(np.all(Z < 0, axis=0))), "expected 0.6667 but got 0.0"),
+            (lambda Z: float(np.mean(np.any(Z <= 0, axis=0))), "expected"),
+            (lambda Z: float(np.sum(np.all(Z <= 0, axis=0)) / Z.shape[0]), "expected"),
+            (lambda Z: float(np.mean(Z.mean(axis=0) <= 0)), "expected"),
+            (lambda Z: 0.375, "expected"),
         ],
     ),
 ]
