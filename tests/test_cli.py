@@ -30,7 +30,7 @@ def test_each_command_has_help(command, capsys):
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in ([], ["nope"], ["check"], ["build", "--check", "--force"]):
+    for argv in ([], ["nope"], ["check", "--timeout"], ["build", "--check", "--force"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
