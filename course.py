@@ -104,8 +104,10 @@ def lab(extra: list[str]) -> int:
     python = ensure_environment()
     write_lab_settings()
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    # a file given alone would make its folder (chapters/) the server's root
-    args = ["-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", FIRST_CHAPTER]
+    # a file given alone would make its folder (chapters/) the server's root;
+    # default_url makes the printed URL (headless) open chapter 00 as well
+    args = ["-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{FIRST_CHAPTER}",
+            FIRST_CHAPTER]
     if headless:
         args.append("--no-browser")
         print("course.py: no screen found; open the URL printed below in your browser", flush=True)

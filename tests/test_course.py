@@ -46,7 +46,8 @@ def test_lab_serves_the_course_folder_opens_chapter_00_and_prints_the_url_when_h
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert course.main(["lab"]) == 0
     (args,) = course.calls
-    assert args[:5] == ("-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", "chapters/00_start_here.ipynb")
+    assert args[:6] == ("-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
+                        "--LabApp.default_url=/lab/tree/chapters/00_start_here.ipynb", "chapters/00_start_here.ipynb")
     assert "--no-browser" in args
 
 
@@ -141,8 +142,8 @@ def test_the_real_server_opens_its_terminal_in_the_course_folder_without_a_news_
              f"--IdentityProvider.token={token}", f"--LabApp.app_settings_dir={settings_file.parent.parent}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         extra.append("--allow-root")
-    server = subprocess.Popen([sys.executable, *args, *extra], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, *args, *extra], cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -155,6 +156,14 @@ def test_the_real_server_opens_its_terminal_in_the_course_folder_without_a_news_
         else:
             pytest.fail("jupyter lab did not answer within 30 s")
         assert "started" in status
+        for _ in range(100):  # the URL a learner without a screen copies into a browser opens chapter 00
+            if "?token=" in (tmp_path / "server.log").read_text():
+                break
+            time.sleep(0.1)
+        printed = re.findall(r"http://127\.0\.0\.1:\d+(\S*)\?token=", (tmp_path / "server.log").read_text())
+        assert printed and set(printed) == {"/lab/tree/chapters/00_start_here.ipynb"}, printed
+        page = urllib.request.urlopen(f"{base}{printed[0]}?token={token}", timeout=10)
+        assert page.status == 200 and "text/html" in page.headers["Content-Type"]
 
         listing = json.load(urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=10))
         names = {entry["name"] for entry in listing["content"]}
@@ -179,6 +188,7 @@ def test_the_real_server_opens_its_terminal_in_the_course_folder_without_a_news_
         assert defaults["checkForUpdates"]["default"] is False
         assert "fetchNews" not in served.get("settings", {})
     finally:
+        log.close()
         server.terminate()
         try:
             server.wait(timeout=20)
