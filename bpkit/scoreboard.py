@@ -412,7 +412,8 @@ def progress(folder: str | Path | None = None, as_json: bool = False, timeout: f
     paths = sorted(chapters.glob(CHAPTER_GLOB))
     width = max(len(p.name) for p in paths)
     if not as_json:
-        print(f"your progress: {len(paths)} chapters in {_shown_path(chapters)}/ (the saved files, each run "
+        count = f"{len(paths)} chapter" + ("s" if len(paths) != 1 else "")
+        print(f"your progress: {count} in {_shown_path(chapters)}/ (the saved files, each run "
               "in a fresh kernel; save your notebook first)", flush=True)
     reports = []
     os.environ[PROGRESS_ENV] = "1"

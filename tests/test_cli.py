@@ -97,3 +97,16 @@ def test_the_commands_the_course_teaches_parse_and_name_files_that_exist_in_the_
             if "submissions/" in path:  # the instructor's example of a class's folder
                 continue
             assert glob.glob(str(ROOT / path)), f"{command!r}: {path} does not exist in the course folder"
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_no_traceback(tmp_path):
+    """`python -m bpkit check | head -1`: head closes the pipe after one line."""
+    import nbformat
+
+    (tmp_path / "chapters").mkdir()
+    for name in ("00_a.ipynb", "01_b.ipynb"):
+        nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "chapters" / name))
+    result = subprocess.run(f'"{sys.executable}" -m bpkit check | head -1', shell=True, capture_output=True,
+                            text=True, cwd=tmp_path, timeout=120)
+    assert result.stdout.startswith("your progress: 2 chapters in chapters/")
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
