@@ -195,3 +195,17 @@ def test_the_real_server_opens_its_terminal_in_the_course_folder_without_a_news_
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_jupyterlab_asks_about_news_only_while_fetchNews_is_none():
+    """Why fetchNews = "false" is enough: the installed JupyterLab's front end shows the
+    "get notified about official Jupyter news?" pop-up only when the setting is "none"
+    (its default), and fetches news only when it is "true"."""
+    from jupyterlab.commands import get_app_dir
+
+    question = "Would you like to get notified about official Jupyter news?"
+    sources = [p.read_text(encoding="utf-8", errors="replace")
+               for p in (Path(get_app_dir()) / "static").glob("*.js")]
+    (source,) = [s for s in sources if question in s]
+    before = source[: source.index(question)][-400:]
+    assert re.search(r'"none"===\(?[^;]{0,80}get\("fetchNews"\)\.composite', before), before
