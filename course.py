@@ -11,6 +11,7 @@ redone only when ``pyproject.toml`` changes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".bpkit-install-stamp"
+FIRST_CHAPTER = "chapters/00_start_here.ipynb"
+# JupyterLab 4 settings for the course: no "get notified about official Jupyter
+# news?" pop-up on first start (the course runs offline; it could not fetch
+# them anyway) and no check for newer JupyterLab versions.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
 
 
 def venv_python() -> Path:
@@ -53,6 +61,24 @@ def ensure_environment() -> Path:
     return python
 
 
+def lab_settings_file(prefix: Path = VENV) -> Path:
+    """Where JupyterLab 4 reads settings overrides a package adds to an environment.
+
+    ``<sys.prefix>/share/jupyter/lab/settings`` is JupyterLab's
+    ``app_settings_dir``; every ``overrides.d/*.json`` there is merged into the
+    defaults (a learner's own changes in the Settings Editor still win).
+    """
+    return prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "bpkit-course.json"
+
+
+def write_lab_settings(prefix: Path = VENV) -> Path:
+    """Write the course's JupyterLab settings into the environment at ``prefix``."""
+    path = lab_settings_file(prefix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(LAB_SETTINGS, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def run(python: Path, *args: str) -> int:
     """Run ``python ...`` from the checkout, with the environment activated.
 
@@ -68,10 +94,20 @@ def run(python: Path, *args: str) -> int:
 
 
 def lab(extra: list[str]) -> int:
-    """Open the learner's chapters in JupyterLab (prints the URL when headless)."""
+    """Open chapter 00 in JupyterLab, serving the whole course folder (prints the URL when headless).
+
+    The server's root is the course folder (not ``chapters/``), so the file
+    browser shows README.md, chapters/ and solutions/, and a terminal opened in
+    JupyterLab starts there: the commands the chapters teach
+    (``.venv/bin/python -m bpkit check chapters/01_neurons.ipynb``) work as written.
+    """
     python = ensure_environment()
+    write_lab_settings()
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    args = ["-m", "jupyter", "lab", "chapters/00_start_here.ipynb"]
+    # a file given alone would make its folder (chapters/) the server's root;
+    # default_url makes the printed URL (headless) open chapter 00 as well
+    args = ["-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{FIRST_CHAPTER}",
+            FIRST_CHAPTER]
     if headless:
         args.append("--no-browser")
         print("course.py: no screen found; open the URL printed below in your browser", flush=True)

@@ -57,11 +57,14 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help="run notebooks headless and report every exercise (the scoreboard)",
-        description="Run each notebook in a fresh kernel (the file is never modified) and report each "
-        "exercise as passed / not yet / error. Exit 0 only if every exercise passed.",
+        help="your progress through the course, or a scoreboard of the notebooks named",
+        description="With no notebook: your progress through the whole course, every chapter in chapters/ "
+        "(from the course folder) on one line, then the next exercise to do. With notebooks: run each in a "
+        "fresh kernel (the file is never modified) and report each exercise as passed / not yet / error. "
+        "Exit 0 only if every exercise passed.",
     )
-    check.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to run")
+    check.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                       help="notebooks to run (default: every chapter in chapters/, one line each)")
     check.add_argument("--json", action="store_true", help="print JSON instead of tables")
     check.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                        help="time allowed for each notebook (default: 120)")
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bpkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output was piped into a reader that stopped early (`| head`)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
 
 
 if __name__ == "__main__":

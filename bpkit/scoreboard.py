@@ -2,6 +2,11 @@
 
 ``python -m bpkit check NOTEBOOK... [--json] [--timeout SECONDS]``
 
+``python -m bpkit check`` with no notebook is the learner's progress through
+the whole course: every chapter in ``chapters/`` (found in the current
+folder, or the current folder itself when it is ``chapters/``, or above it),
+one line each, then the next exercise that has not passed yet.
+
 What an instructor runs over a class's notebooks, e.g.
 ``python -m bpkit check submissions/*/01_neurons.ipynb``. Each notebook runs
 in a fresh kernel of *this* Python (the interpreter running the command, so
@@ -31,7 +36,8 @@ from pathlib import Path
 
 from bpkit.exercises.core import ERROR, NOT_YET, PASSED
 
-__all__ = ["expected_ids", "format_report", "main", "run_notebook"]
+__all__ = ["expected_ids", "find_chapters", "format_progress_line", "format_report", "main", "next_open",
+           "progress", "run_notebook"]
 
 CHECK_CALL = re.compile(r"check\(\s*[\"'](\d+\.\d+)[\"']")
 MARKER = "BPKIT-SCOREBOARD-RESULTS:"
@@ -41,6 +47,8 @@ RESULTS_CELL = (
     f"print({MARKER!r} + _bpkit_json.dumps(_bpkit_results()))"
 )
 RESULTS_TIMEOUT = 30  # seconds for the extra cell, beyond the notebook's own time
+CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"  # NN_name.ipynb (a build backup ends in .bak-..., so it is not one)
+PROGRESS_ENV = "BPKIT_CHECK_PROGRESS"  # set while the course's progress runs (its kernels inherit it)
 
 
 def expected_ids(nb) -> list[str]:
@@ -278,8 +286,14 @@ def format_summary(reports: list[dict]) -> str:
 
 
 def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int:
-    """Run every notebook, print tables (or JSON); 0 only if every exercise passed."""
+    """Run every notebook, print tables (or JSON); 0 only if every exercise passed.
+
+    No notebook: the learner's progress through the whole course (``progress``).
+    """
     from bpkit.build import BuildError
+
+    if not paths:
+        return progress(as_json=as_json, timeout=timeout)
 
     for p in paths:
         if not Path(p).is_file():
@@ -298,3 +312,124 @@ def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int
     everything = [r for report in reports for r in report["exercises"]]
     unread = any(report.get("error") for report in reports)
     return 0 if not unread and all(r["status"] == PASSED for r in everything) else 1
+
+
+# ----------------------------------------------------------------------------
+# the whole course: python -m bpkit check (no notebook)
+
+def find_chapters(start: str | Path | None = None) -> Path | None:
+    """The learner's ``chapters/`` folder seen from ``start`` (default: the current folder).
+
+    ``start/chapters`` (the course folder: where JupyterLab's terminal opens),
+    ``start`` itself when it is a ``chapters`` folder (where a notebook's ``!``
+    commands run), else the nearest ``chapters/`` above ``start``.
+    """
+    start = Path(start or Path.cwd()).resolve()
+    if start.name == "chapters" and any(start.glob(CHAPTER_GLOB)):
+        return start
+    for folder in (start, *start.parents):
+        candidate = folder / "chapters"
+        if candidate.is_dir() and any(candidate.glob(CHAPTER_GLOB)):
+            return candidate
+    return None
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` as the learner would type it from the current folder."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _title(exercise_id: str) -> str:
+    try:
+        from bpkit.exercises import get_exercise
+
+        return get_exercise(exercise_id).title
+    except Exception:  # an id only the notebook's kernel knows
+        return ""
+
+
+def next_open(reports: list[dict]) -> dict | None:
+    """The first exercise, in course order, that has not passed: {"id", "title", "notebook", "status", "message"}."""
+    for report in reports:
+        for r in report["exercises"]:
+            if r["status"] != PASSED:
+                return {"id": r["id"], "title": _title(r["id"]), "notebook": report["notebook"],
+                        "status": r["status"], "message": r.get("message", "")}
+    return None
+
+
+def format_progress_line(report: dict, width: int) -> str:
+    """One chapter on one line: its file, 'k/n passed', then what is not yet or failed."""
+    name = Path(report["notebook"]).name
+    rows = report["exercises"]
+    if report.get("error"):
+        return f"  {name:<{width}}  {report['error']}"
+    if not rows:
+        return f"  {name:<{width}}  no exercises"
+    passed = sum(r["status"] == PASSED for r in rows)
+    open_ = sum(r["status"] == NOT_YET and "still open" in r.get("message", "") for r in rows)
+    wrong = sum(r["status"] == NOT_YET for r in rows) - open_
+    errors = sum(r["status"] == ERROR for r in rows)
+    rest = [f"{n} {what}" for n, what in ((open_, "still open"), (wrong, "not yet right"), (errors, "error"))
+            if n]
+    done = "  done" if passed == len(rows) else ""
+    return f"  {name:<{width}}  {passed}/{len(rows)} passed{done}" + (f" ({', '.join(rest)})" if rest else "")
+
+
+def _next_line(found: dict | None) -> str:
+    if found is None:
+        return "next: nothing left: every exercise of every chapter passed"
+    title = f" ({found['title']})" if found["title"] else ""
+    if found["status"] == NOT_YET and "still open" in found["message"]:
+        state = "still open"
+    elif found["status"] == NOT_YET:
+        state = "not yet right"
+    else:
+        state = f"error: {_one_line(found['message'], 80)}"
+    return f"next: Exercise {found['id']}{title} in {found['notebook']} ({state})"
+
+
+def progress(folder: str | Path | None = None, as_json: bool = False, timeout: float = 120.0) -> int:
+    """Run every chapter of the course (saved versions) and print one line each, then the next exercise.
+
+    0 only when every exercise passed. Inside a kernel that this command
+    started (a chapter that runs it), it refuses rather than run itself again.
+    """
+    import os
+
+    from bpkit.build import BuildError
+
+    if os.environ.get(PROGRESS_ENV):
+        raise BuildError("the course's progress is already being measured (this runs inside it); "
+                         "name a notebook to check instead")
+    chapters = find_chapters(folder)
+    if chapters is None:
+        raise BuildError(f"no chapters/ folder with NN_name.ipynb notebooks in {Path(folder or Path.cwd())} "
+                         "or above it; run this from the course folder, or name the notebooks to check")
+    paths = sorted(chapters.glob(CHAPTER_GLOB))
+    width = max(len(p.name) for p in paths)
+    if not as_json:
+        count = f"{len(paths)} chapter" + ("s" if len(paths) != 1 else "")
+        print(f"your progress: {count} in {_shown_path(chapters)}/ (the saved files, each run "
+              "in a fresh kernel; save your notebook first)", flush=True)
+    reports = []
+    os.environ[PROGRESS_ENV] = "1"
+    try:
+        for path in paths:
+            report = run_notebook(path, timeout=timeout)
+            report["notebook"] = _shown_path(path)
+            reports.append(report)
+            if not as_json:
+                print(format_progress_line(report, width), flush=True)
+    finally:
+        os.environ.pop(PROGRESS_ENV, None)
+    found = next_open(reports)
+    if as_json:
+        print(json.dumps({"chapters": reports, "next": found}, indent=1))
+    else:
+        print(_next_line(found), flush=True)
+    unread = any(report.get("error") for report in reports)
+    return 0 if found is None and not unread else 1

@@ -1,13 +1,15 @@
 """bpkit.scoreboard: notebooks run headless in a real kernel with the real ``bpkit.exercises``.
 
 The fixture notebook checks a tiny chapter 91 (``tests/fixtures/demo_exercises.py``).
-Six kernels start in this module (1-2 s each) plus a 4 s timeout.
+Ten kernels start in this module (1-2 s each) plus a 4 s timeout.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -160,3 +162,84 @@ def test_kernel_is_this_python():
 
     km = scoreboard._kernel_manager_class()(kernel_name="python3")
     assert km.kernel_spec.argv[0] == sys.executable
+
+
+# ----------------------------------------------------------------------------
+# python -m bpkit check, no notebook: the learner's progress through the course
+
+@pytest.fixture(scope="module")
+def course_folder(notebooks, tmp_path_factory) -> Path:
+    """A course folder as a learner has it: chapters/ with one chapter done and one untouched."""
+    root = tmp_path_factory.mktemp("course")
+    chapters = root / "chapters"
+    chapters.mkdir()
+    shutil.copy(FIXTURES / "demo_exercises.py", chapters)
+    shutil.copy(notebooks["solution"], chapters / "00_done.ipynb")
+    shutil.copy(notebooks["chapter"], chapters / "01_open.ipynb")
+    shutil.copy(notebooks["chapter"], chapters / "01_open.ipynb.bak-20260101-120000")  # a backup: no chapter
+    (root / "solutions").mkdir()
+    return root
+
+
+def test_check_without_a_notebook_shows_the_whole_course_from_where_the_terminal_opens(course_folder):
+    """Run as the learner types it in JupyterLab's terminal: from the course folder, no argument."""
+    result = subprocess.run([sys.executable, "-m", "bpkit", "check"], capture_output=True, text=True,
+                            cwd=course_folder, timeout=300)
+    assert result.returncode == 1, result.stderr  # not everything passed yet
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("your progress: 2 chapters in chapters/")
+    assert lines[1].split() == ["00_done.ipynb", "2/2", "passed", "done"]
+    assert lines[2].split() == ["01_open.ipynb", "0/2", "passed", "(2", "still", "open)"]
+    assert lines[3] == "next: Exercise 91.1 in chapters/01_open.ipynb (still open)"
+    assert len(lines) == 4 and result.stderr == ""
+
+
+def test_progress_json_and_exit_code(course_folder, monkeypatch, capsys):
+    """--json gives every chapter's report and the next exercise; 0 once everything passed."""
+    monkeypatch.chdir(course_folder)
+    assert main(["check", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert [r["notebook"] for r in out["chapters"]] == ["chapters/00_done.ipynb", "chapters/01_open.ipynb"]
+    assert out["next"]["id"] == "91.1" and out["next"]["status"] == "not yet"
+
+    done = {"notebook": "chapters/00_a.ipynb", "exercises": [{"id": "0.1", "status": "passed", "message": ""}]}
+    monkeypatch.setattr(scoreboard, "run_notebook", lambda path, timeout: json.loads(json.dumps(done)))
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "next: nothing left: every exercise of every chapter passed"
+
+
+def test_find_chapters_from_the_course_folder_from_chapters_and_from_below(course_folder, tmp_path):
+    chapters = course_folder / "chapters"
+    assert scoreboard.find_chapters(course_folder) == chapters.resolve()   # JupyterLab's terminal
+    assert scoreboard.find_chapters(chapters) == chapters.resolve()        # a notebook's ! command
+    assert scoreboard.find_chapters(course_folder / "solutions") == chapters.resolve()
+    assert scoreboard.find_chapters(tmp_path) is None
+
+
+def test_progress_outside_a_course_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("bpkit check: no chapters/ folder") and "name the notebooks" in err
+
+
+def test_progress_does_not_run_itself_inside_its_own_kernels(course_folder, monkeypatch, capsys):
+    """A chapter that ran `python -m bpkit check` would otherwise run the course again, forever."""
+    monkeypatch.chdir(course_folder)
+    monkeypatch.setenv(scoreboard.PROGRESS_ENV, "1")
+    assert main(["check"]) == 1
+    assert "already being measured" in capsys.readouterr().err
+
+
+def test_progress_line_counts_open_wrong_and_errors():
+    report = {"notebook": "chapters/03_x.ipynb", "exercises": [
+        {"id": "3.1", "status": "passed", "message": ""},
+        {"id": "3.2", "status": "not yet", "message": "Exercise 3.2 is still open: write its body"},
+        {"id": "3.3", "status": "not yet", "message": "for x = 1, expected 2, got 3"},
+        {"id": "3.4", "status": "error", "message": "raised ValueError"},
+    ]}
+    assert scoreboard.format_progress_line(report, 12) == \
+        "  03_x.ipynb    1/4 passed (1 still open, 1 not yet right, 1 error)"
+    assert scoreboard.next_open([report])["id"] == "3.2"
+    unreadable = {"notebook": "chapters/04_y.ipynb", "exercises": [], "error": "cannot read the notebook: x"}
+    assert scoreboard.format_progress_line(unreadable, 12) == "  04_y.ipynb    cannot read the notebook: x"
