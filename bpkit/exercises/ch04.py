@@ -2,8 +2,11 @@
 
 Part 1 is the learner's scalar engine: ``Node`` (given in the notebook, copied
 here so the checks can build graphs), ``local_grads`` (4.1),
-``topological_order`` (4.2) and ``backward`` (4.3). Part 2 is an MLP's
-backward pass by hand in numpy (4.4), paired with ``mlp_forward``.
+``topological_order`` (4.2), ``backward`` (4.3) and the local derivatives of
+the two ops a classifier still needs, ``local_grads_more`` (4.4: log, relu).
+Part 2 is the matrix form: one entry of BP2 derived by index (4.5,
+``delta_entry``) and an MLP's backward pass by hand in numpy (4.6), paired
+with ``mlp_forward``.
 
 Shapes use the course's row-major batch convention: X: (N, D), W: (D, H),
 b: (H,), Z = X @ W + b: (N, H).
@@ -16,8 +19,8 @@ import numpy as np
 from bpkit.exercises.compare import compare
 from bpkit.exercises.core import Exercise
 
-__all__ = ["EXERCISES", "Node", "local_grads", "topological_order", "backward",
-           "MLPCache", "mlp_forward", "mlp_backward", "init_mlp"]
+__all__ = ["EXERCISES", "Node", "local_grads", "local_grads_more", "topological_order", "backward",
+           "delta_entry", "MLPCache", "mlp_forward", "mlp_backward", "init_mlp"]
 
 
 # ----------------------------------------------------------------------------
@@ -28,7 +31,7 @@ class Node:
 
     data: the number; grad: d(root)/d(this node), filled by backward;
     _prev: the input nodes (a tuple, empty for a leaf); _op: "+", "*", "tanh",
-    "exp" or "" for a leaf. Plain numbers mixed in become leaf Nodes.
+    "exp", "log", "relu" or "" for a leaf. Plain numbers mixed in become leaf Nodes.
     """
 
     def __init__(self, data, _prev=(), _op="", label=""):
@@ -64,13 +67,23 @@ class Node:
     def exp(self):
         return Node(math.exp(self.data), (self,), "exp")
 
+    def log(self):
+        return Node(math.log(self.data), (self,), "log")
+
+    def relu(self):
+        return Node(max(self.data, 0.0), (self,), "relu")
+
 
 def local_grads(op, inputs, out):
     """Exercise 4.1: d out / d input for each input of one op, as a tuple of floats.
 
     op: "+", "*", "tanh" or "exp"; inputs: tuple of the inputs' values (floats);
     out: the op's output value (reusing it saves work for tanh and exp).
+    The reference also knows "log" and "relu" (Exercise 4.4), so that the
+    reference ``backward`` runs on the chapter's classifier too.
     """
+    if op in ("log", "relu"):
+        return local_grads_more(op, inputs, out)
     if op == "+":
         return (1.0, 1.0)
     if op == "*":
@@ -81,6 +94,19 @@ def local_grads(op, inputs, out):
     if op == "exp":
         return (out,)
     raise ValueError(f"local_grads: unknown op {op!r}")
+
+
+def local_grads_more(op, inputs, out):
+    """Exercise 4.4: the local derivative of "log" (natural log) and "relu", as a 1-tuple.
+
+    relu at exactly 0 takes 0 (PyTorch's subgradient); other ops raise ValueError.
+    """
+    (x,) = inputs
+    if op == "log":
+        return (1.0 / x,)
+    if op == "relu":
+        return (1.0 if x > 0 else 0.0,)
+    raise ValueError(f"local_grads_more: unknown op {op!r}")
 
 
 def topological_order(root):
@@ -165,8 +191,18 @@ def mlp_forward(X, params):
     return Z[-1], MLPCache(tuple(A), tuple(Z), tuple(W))
 
 
+def delta_entry(delta_next, W_next, Z, n, j):
+    """Exercise 4.5: one entry of delta^l = dL/dZ^l, written by index (BP2 for a tanh layer).
+
+    delta_next: delta^{l+1}, (N, K); W_next: W^{l+1}, (J, K); Z: Z^l, (N, J)
+    with A^l = tanh(Z^l) and Z^{l+1} = A^l W^{l+1} + b^{l+1}. Returns a float.
+    """
+    total = sum(delta_next[n, k] * W_next[j, k] for k in range(W_next.shape[1]))
+    return float(total * (1.0 - math.tanh(Z[n, j]) ** 2))
+
+
 def mlp_backward(cache, dout):
-    """Exercise 4.4: gradients of the loss w.r.t. every parameter, given dout = dL/dout: (N, C).
+    """Exercise 4.6: gradients of the loss w.r.t. every parameter, given dout = dL/dout: (N, C).
 
     Returns {"W1": dW1, "b1": db1, ...}, each the shape of its parameter:
     delta_L = dout (linear output); dW_l = A_{l-1}^T delta_l; db_l = sum over
@@ -212,6 +248,64 @@ def _local_exp_one(op, inputs, out):
     if op == "exp":
         return (1.0,)
     return local_grads(op, inputs, out)
+
+
+def _local_add_values(op, inputs, out):
+    if op == "+":
+        return tuple(inputs)
+    return local_grads(op, inputs, out)
+
+
+def _local_tanh_unsquared(op, inputs, out):
+    if op == "tanh":
+        return (1.0 - out,)
+    return local_grads(op, inputs, out)
+
+
+def _local_exp_of_input(op, inputs, out):
+    if op == "exp":
+        return (inputs[0],)
+    return local_grads(op, inputs, out)
+
+
+def _more_cases():
+    return [
+        ("log", (2.0,), math.log(2.0)),
+        ("log", (0.25,), math.log(0.25)),
+        ("relu", (1.5,), 1.5),
+        ("relu", (-0.3,), 0.0),
+        ("relu", (0.0,), 0.0),
+    ]
+
+
+def _more_log_of_out(op, inputs, out):
+    if op == "log":
+        return (1.0 / out,)
+    return local_grads_more(op, inputs, out)
+
+
+def _more_log_exp(op, inputs, out):
+    if op == "log":
+        return (math.exp(inputs[0]),)
+    return local_grads_more(op, inputs, out)
+
+
+def _more_relu_at_zero_one(op, inputs, out):
+    if op == "relu":
+        return (1.0 if inputs[0] >= 0 else 0.0,)
+    return local_grads_more(op, inputs, out)
+
+
+def _more_relu_value(op, inputs, out):
+    if op == "relu":
+        return (out,)
+    return local_grads_more(op, inputs, out)
+
+
+def _more_relu_step_of_out(op, inputs, out):
+    if op == "relu":
+        return (1.0 if out >= 0 else 0.0,)
+    return local_grads_more(op, inputs, out)
 
 
 # graphs for 4.2 and 4.3: name -> (root, leaves)
@@ -323,6 +417,16 @@ def _backward_no_seed(root):
             parent.grad += local * node.grad
 
 
+def _backward_local_only(root):
+    root.grad = 1.0
+    for node in reversed(topological_order(root)):
+        if not node._prev:
+            continue
+        locals_ = local_grads(node._op, tuple(p.data for p in node._prev), node.data)
+        for parent, local in zip(node._prev, locals_):
+            parent.grad += local
+
+
 def _order_recursive(root):
     order, seen = [], set()
 
@@ -350,6 +454,47 @@ def _order_no_visited(root):
 
 def _order_root_first(root):
     return list(reversed(topological_order(root)))
+
+
+def _order_bfs_reversed(root):
+    """Breadth-first from the root, reversed: right on trees, wrong when paths of different lengths meet."""
+    seen, queue, order = {id(root)}, [root], []
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for p in node._prev:
+            if id(p) not in seen:
+                seen.add(id(p))
+                queue.append(p)
+    return order[::-1]
+
+
+def _delta_cases():
+    rng = np.random.default_rng(5)
+    cases = []
+    for N, J, K, n, j in [(3, 4, 2, 1, 3), (2, 3, 5, 0, 1), (4, 2, 3, 3, 0)]:
+        cases.append((rng.normal(size=(N, K)), rng.normal(size=(J, K)), rng.normal(size=(N, J)), n, j))
+    return cases
+
+
+def _delta_no_tanh_prime(delta_next, W_next, Z, n, j):
+    return float(sum(delta_next[n, k] * W_next[j, k] for k in range(W_next.shape[1])))
+
+
+def _delta_prime_of_z(delta_next, W_next, Z, n, j):
+    total = sum(delta_next[n, k] * W_next[j, k] for k in range(W_next.shape[1]))
+    return float(total * (1.0 - Z[n, j] ** 2))
+
+
+def _delta_w_swapped(delta_next, W_next, Z, n, j):
+    total = sum(delta_next[n, k] * W_next[k, j] for k in range(W_next.shape[1]))
+    return float(total * (1.0 - math.tanh(Z[n, j]) ** 2))
+
+
+def _delta_batch_summed(delta_next, W_next, Z, n, j):
+    total = sum(delta_next[m, k] * W_next[j, k] * (1.0 - math.tanh(Z[m, j]) ** 2)
+                for m in range(Z.shape[0]) for k in range(W_next.shape[1]))
+    return float(total)
 
 
 def _mlp_cases():
@@ -405,6 +550,26 @@ def _mlp_mean_bias(cache, dout):
     return {k: (v / len(dout) if k.startswith("b") else v) for k, v in grads.items()}
 
 
+def _mlp_prime_of_z(cache, dout):
+    grads, delta = {}, dout
+    for l in range(len(cache.W), 0, -1):
+        grads[f"W{l}"] = cache.A[l - 1].T @ delta
+        grads[f"b{l}"] = delta.sum(axis=0)
+        if l > 1:
+            delta = (delta @ cache.W[l - 1].T) * (1.0 - cache.Z[l - 2] ** 2)
+    return grads
+
+
+def _mlp_prime_of_own_layer(cache, dout):
+    grads, delta = {}, dout
+    for l in range(len(cache.W), 0, -1):
+        grads[f"W{l}"] = cache.A[l - 1].T @ delta
+        grads[f"b{l}"] = delta.sum(axis=0)
+        if l > 1:
+            delta = (delta @ cache.W[l - 1].T) * (1.0 - np.tanh(cache.Z[l - 1]) ** 2)
+    return grads
+
+
 def _mlp_transposed_dw(cache, dout):
     grads, delta = {}, dout
     for l in range(len(cache.W), 0, -1):
@@ -421,11 +586,20 @@ EXERCISES = [
         title="local derivatives of +, *, tanh, exp",
         reference=local_grads,
         cases=_local_cases,
-        hint="+ passes 1 to each input; a*b gives (b, a); tanh' = 1 - out**2; exp' = out",
+        hints=(
+            "take one input at a time: how much does the output move when only that input moves a "
+            "little? For tanh and exp, try to write the answer with the output value you are given",
+            "for a product, moving one factor scales the output by the other factor; chapter 2 derived "
+            "tanh'(a) and exp'(a) and both can be written with c, the op's output, alone",
+            "the tuple has one entry per input, in the order of inputs: two for + and *, one for tanh and exp",
+        ),
         mistakes=[
             (_local_tanh_of_input, "expected"),
             (_local_mul_not_swapped, "expected"),
             (_local_exp_one, "expected"),
+            (_local_add_values, "expected"),
+            (_local_tanh_unsquared, "expected"),
+            (_local_exp_of_input, "expected"),
         ],
     ),
     Exercise(
@@ -433,12 +607,20 @@ EXERCISES = [
         title="topological order, iteratively",
         reference=topological_order,
         verify=_verify_order,
-        hint=("keep a stack of (node, inputs_done) pairs: push (node, True) back, then its inputs; "
-              "append a node when it comes off the stack with True; skip nodes already placed"),
+        hints=(
+            "a node may be placed only when all of its inputs are placed; recursion would remember where it "
+            "was in a call per node, so keep that memory yourself, in a list used as a stack",
+            "let each node come off the stack twice: the first time, put it back with a mark saying "
+            "'inputs pending' and push its inputs after it; the second time all its inputs are placed, so "
+            "append it to the order",
+            "keep a set of id(node) for the nodes already placed and skip them when they come off the stack "
+            "again: a node used by several others is pushed several times",
+        ),
         mistakes=[
             (_order_recursive, "recursion"),
             (_order_no_visited, "more than once"),
             (_order_root_first, "comes before one of its inputs"),
+            (_order_bfs_reversed, "comes before one of its inputs"),
         ],
     ),
     Exercise(
@@ -446,25 +628,82 @@ EXERCISES = [
         title="backward: the chain rule over the graph",
         reference=backward,
         verify=_verify_backward,
-        hint=("root.grad = 1.0; then for node in reversed(topological_order(root)): "
-              "parent.grad += local * node.grad for each input and its local derivative"),
+        hints=(
+            "the gradient of the root with respect to itself starts the chain; a node may pass its gradient "
+            "on only once it is complete, that is after every node that uses it has passed its share",
+            "walk the topological order from the root end; at each node that has inputs, ask local_grads for "
+            "the local derivatives and give each input the product of its local derivative and the node's "
+            "own gradient",
+            "the share is added to what the input already has (a node used twice gets two shares); the root's "
+            "gradient is 1.0",
+        ),
         mistakes=[
             (_backward_assign, "expected grad"),
             (_backward_forward_order, "expected grad"),
             (_backward_no_seed, "root's grad"),
+            (_backward_local_only, "expected grad"),
         ],
     ),
     Exercise(
         id="4.4",
+        title="local derivatives of log and relu",
+        reference=local_grads_more,
+        cases=_more_cases,
+        hints=(
+            "log's derivative depends on its input, not on its output; relu is the identity on one side "
+            "of 0 and a constant on the other",
+            "d/dx log x = 1/x with x the input; relu passes a slope of 1 where its input is positive and 0 "
+            "elsewhere, including at exactly 0",
+        ),
+        mistakes=[
+            (_more_log_of_out, "expected"),
+            (_more_log_exp, "expected"),
+            (_more_relu_at_zero_one, "expected"),
+            (_more_relu_value, "expected"),
+            (_more_relu_step_of_out, "expected"),
+        ],
+    ),
+    Exercise(
+        id="4.5",
+        title="one entry of BP2, derived by index",
+        reference=delta_entry,
+        cases=_delta_cases,
+        hints=(
+            "Z^l[n, j] reaches the loss only through A^l[n, j], and that reaches it through every "
+            "Z^{l+1}[n, k] of the same example n: add up those paths",
+            "write Z^{l+1}[n, k] = sum_j A^l[n, j] W^{l+1}[j, k] + b^{l+1}[k] and differentiate it with "
+            "respect to A^l[n, j]; then multiply by d A^l[n, j] / d Z^l[n, j] for tanh",
+            "the sum runs over k (the units of layer l + 1), not over the batch; tanh's derivative is "
+            "taken at Z[n, j]: 1 - tanh(Z[n, j])**2",
+        ),
+        mistakes=[
+            (_delta_no_tanh_prime, "expected"),
+            (_delta_prime_of_z, "expected"),
+            (_delta_w_swapped, "raised"),
+            (_delta_batch_summed, "expected"),
+        ],
+    ),
+    Exercise(
+        id="4.6",
         title="an MLP's backward pass by hand",
         reference=mlp_backward,
         verify=_verify_mlp_backward,
-        hint=("start with delta = dout; per layer from the top: dW = A[l-1].T @ delta, db = delta.sum(axis=0), "
-              "then delta = (delta @ W[l-1].T) * (1 - tanh(Z[l-2])**2)"),
+        hints=(
+            "go from the top layer down, carrying delta = dL/dZ of the layer you are at (it starts as dout); "
+            "each layer's two gradients come from its delta and what the cache kept (BP3, BP4), and BP2 "
+            "moves delta one layer down",
+            "layer l (counting from 1) reads its input from cache.A[l - 1] and its weights from "
+            "cache.W[l - 1]; the tanh' that BP2 needs belongs to the layer below, cache.Z[l - 2]; below "
+            "layer 1 there is nothing left to do",
+            "check shapes: dW_l is (n_{l-1}, n_l), a (n_{l-1}, N) by (N, n_l) product that sums over the "
+            "batch; db_l sums delta over the batch axis (a sum, not a mean: dout already carries any 1/N)",
+        ),
         mistakes=[
             (_mlp_no_activation_grad, "expected"),
             (_mlp_mean_bias, "'b"),
             (_mlp_transposed_dw, "transposed"),
+            (_mlp_prime_of_z, "expected"),
+            (_mlp_prime_of_own_layer, "expected"),
         ],
     ),
 ]
