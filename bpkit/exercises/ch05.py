@@ -3,13 +3,15 @@
 Shapes follow the notebook: predictions and targets (N,) or (N, 1); logits
 Z: (N, C); integer class labels y: (N,); a linear model's weights w: (D,) for
 inputs X: (N, D). Every gradient is of the *mean* loss over the batch.
+Exercise 5.4 works on SymPy expressions (SymPy is imported only when it runs).
 """
 import numpy as np
 
 from bpkit.exercises.compare import compare, short_repr
 from bpkit.exercises.core import Exercise
 
-__all__ = ["EXERCISES", "mse_loss_and_grad", "log_softmax", "softmax_cross_entropy", "sgd_epoch"]
+__all__ = ["EXERCISES", "mse_loss_and_grad", "log_softmax", "softmax_cross_entropy", "softmax_ce_symbolic",
+           "sgd_epoch"]
 
 
 def mse_loss_and_grad(pred, target):
@@ -44,6 +46,17 @@ def softmax_cross_entropy(Z, y):
     dZ = np.exp(logp)
     dZ[np.arange(n), y] -= 1.0
     return loss, dZ / n
+
+
+def softmax_ce_symbolic(z, c):
+    """Cross-entropy of softmax(z) for the true class c, as a SymPy expression, and its derivatives.
+
+    z: a list of C SymPy symbols (the logits); c: the index of the true class.
+    Returns (L, [dL/dz_0, ..., dL/dz_{C-1}]) with L = -log(exp(z_c) / sum_j exp(z_j)).
+    """
+    import sympy as sp
+    L = -sp.log(sp.exp(z[c]) / sum(sp.exp(zj) for zj in z))
+    return L, [sp.diff(L, zi) for zi in z]
 
 
 def sgd_epoch(w, X, y, lr, batch_size, rng):
@@ -127,6 +140,49 @@ def _verify_softmax_cross_entropy(fn):
         message = compare(numeric, np.asarray(dZ) if dZ is not None else dZ, rtol=1e-5, atol=1e-7)
         if message:
             return f"dZ disagrees with the numerical gradient for Z of shape {Z.shape}: {message}"
+    return None
+
+
+_SYMBOLIC_CASES = (("z0:3", 0), ("a0:4", 2), ("u0:2", 1))   # (symbol names, true class): C = 3, 4, 2
+
+
+def _verify_softmax_ce_symbolic(fn):
+    """The loss and every derivative, evaluated at random logits, against -log p_c and p - y.
+
+    The learner's expressions are turned into float functions with sp.lambdify,
+    so any correct form passes, simplified or not.
+    """
+    import sympy as sp
+    rng = np.random.default_rng(54)
+    for names, c in _SYMBOLIC_CASES:
+        z = list(sp.symbols(names))
+        out = fn(list(z), c)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            return f"should return a pair (the loss, the list of its derivatives), got {short_repr(out, limit=80)}"
+        L, grads = out
+        if not isinstance(grads, (list, tuple)):
+            return f"the second item should be a list of derivatives, one per logit, got {type(grads).__name__}"
+        if len(grads) != len(z):
+            return (f"for {len(z)} classes the loss has {len(z)} derivatives, one per logit "
+                    f"(the true class's and all the others), but got {len(grads)}")
+        exprs = [sp.sympify(e) for e in (L, *grads)]
+        stray = set().union(*(e.free_symbols for e in exprs)) - set(z)
+        if stray:
+            return f"the expressions use symbols other than the logits {z}: {sorted(map(str, stray))}"
+        f_loss = sp.lambdify(z, exprs[0], "numpy")
+        f_grads = [sp.lambdify(z, g, "numpy") for g in exprs[1:]]
+        for point in np.round(rng.normal(size=(3, len(z))), 3):
+            p = np.exp(point - point.max())
+            p /= p.sum()
+            where = f"with {len(z)} classes, true class {c}, at {dict(zip(map(str, z), point.tolist()))}"
+            message = compare(float(-np.log(p[c])), float(f_loss(*point)), rtol=1e-9, atol=1e-12)
+            if message:
+                return f"the loss {where}: {message}"
+            target = np.eye(len(z))[c]
+            for i, f in enumerate(f_grads):
+                message = compare(float(p[i] - target[i]), float(f(*point)), rtol=1e-9, atol=1e-12)
+                if message:
+                    return f"dL/d{z[i]} {where}: {message}"
     return None
 
 
@@ -236,6 +292,44 @@ def _ce_mean_over_all_entries(Z, y):
     """The mean of -Y * log P over all N x C entries: the loss divided by C as well."""
     loss, dZ = softmax_cross_entropy(Z, y)
     return loss / Z.shape[1], dZ / Z.shape[1]
+
+
+def _sym_positive_log(z, c):
+    """The log-likelihood instead of its negative: a loss to be maximised."""
+    L, grads = softmax_ce_symbolic(z, c)
+    return -L, [-g for g in grads]
+
+
+def _sym_sign_of_gradient(z, c):
+    L, grads = softmax_ce_symbolic(z, c)
+    return L, [-g for g in grads]
+
+
+def _sym_only_true_class(z, c):
+    """Differentiates only with respect to the true class's logit."""
+    import sympy as sp
+    L, _ = softmax_ce_symbolic(z, c)
+    return L, [sp.diff(L, zi) if i == c else sp.Integer(0) for i, zi in enumerate(z)]
+
+
+def _sym_one_derivative(z, c):
+    import sympy as sp
+    L, _ = softmax_ce_symbolic(z, c)
+    return L, [sp.diff(L, z[c])]
+
+
+def _sym_softmax_without_exp(z, c):
+    """z_c / sum z instead of exp(z_c) / sum exp(z)."""
+    import sympy as sp
+    L = -sp.log(z[c] / sum(z))
+    return L, [sp.diff(L, zi) for zi in z]
+
+
+def _sym_probabilities_only(z, c):
+    """p instead of p - y: the derivative of log-sum-exp alone (the -z_c term forgotten)."""
+    import sympy as sp
+    L = sp.log(sum(sp.exp(zj) for zj in z))
+    return L, [sp.diff(L, zi) for zi in z]
 
 
 def _sgd_steps(w, X, y, lr, batch_size, order, scale=None):
@@ -391,6 +485,31 @@ EXERCISES = [
     ),
     Exercise(
         id="5.4",
+        title="p - y derived with SymPy",
+        reference=softmax_ce_symbolic,
+        verify=_verify_softmax_ce_symbolic,
+        hints=(
+            "write the loss as a SymPy expression of the logit symbols (SymPy's exp and log, and a Python sum "
+            "over the list), exactly as the formula above defines it, then let SymPy differentiate it once "
+            "per logit",
+            "the probability of the true class is the exponential of z[c] divided by the sum of the "
+            "exponentials of all the logits; the loss is minus its log; sp.diff(L, zi) is one derivative, "
+            "and there is one for every zi in z, not only for z[c]",
+            "return the loss and the list of sp.diff(L, zi), in the order of z; the check evaluates them at "
+            "random logits, so they need not be simplified",
+        ),
+        mistakes=[
+            (_sym_positive_log, "the loss"),
+            (_sym_sign_of_gradient, "sign"),
+            (_sym_only_true_class, "dL/d"),
+            (_sym_one_derivative, "one per logit"),
+            (_sym_softmax_without_exp, "the loss"),
+            (_sym_probabilities_only, "the loss"),
+            (lambda z, c: softmax_ce_symbolic(z, c)[1], "pair"),
+        ],
+    ),
+    Exercise(
+        id="5.5",
         title="one epoch of mini-batch SGD",
         reference=sgd_epoch,
         verify=_verify_sgd_epoch,
