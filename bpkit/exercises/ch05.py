@@ -11,7 +11,7 @@ from bpkit.exercises.compare import compare, short_repr
 from bpkit.exercises.core import Exercise
 
 __all__ = ["EXERCISES", "mse_loss_and_grad", "log_softmax", "softmax_cross_entropy", "softmax_ce_symbolic",
-           "sgd_epoch"]
+           "sgd_epoch", "mlp_loss_and_grads"]
 
 
 def mse_loss_and_grad(pred, target):
@@ -76,7 +76,32 @@ def sgd_epoch(w, X, y, lr, batch_size, rng):
     return w
 
 
+def mlp_loss_and_grads(params, X, y):
+    """Mean softmax cross-entropy of a one-hidden-layer ReLU MLP, and its gradients (chapter 4's notation).
+
+    params: {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}; X: (N, D); y: (N,) labels.
+    Z1 = X W1 + b1, A1 = relu(Z1), Z2 = A1 W2 + b2 (the logits). Returns (L, grads) with
+    grads a dict of the same keys and shapes as params.
+    """
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = np.maximum(Z1, 0.0)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    L, dZ2 = softmax_cross_entropy(Z2, y)
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return L, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+
 # ----------------------------------------------------------------------------- cases
+
+def _mlp_cases():
+    rng = np.random.default_rng(55)
+    cases = []
+    for n, d, h, c in ((5, 4, 3, 3), (7, 6, 5, 4)):
+        params = {"W1": rng.normal(size=(d, h)), "b1": rng.normal(size=h),
+                  "W2": rng.normal(size=(h, c)), "b2": rng.normal(size=c)}
+        cases.append((params, rng.normal(size=(n, d)), rng.integers(0, c, size=n)))
+    return cases
+
 
 def _mse_cases():
     rng = np.random.default_rng(50)
@@ -397,6 +422,53 @@ def _sgd_drops_last_batch(w, X, y, lr, batch_size, rng):
     return _sgd_steps(w, X, y, lr, batch_size, order[:len(X) - len(X) % batch_size])
 
 
+def _mlp_parts(params, X, y):
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = np.maximum(Z1, 0.0)
+    L, dZ2 = softmax_cross_entropy(A1 @ params["W2"] + params["b2"], y)
+    return Z1, A1, L, dZ2
+
+
+def _mlp_no_relu_mask(params, X, y):
+    """Backward through ReLU as if it were the identity."""
+    Z1, A1, L, dZ2 = _mlp_parts(params, X, y)
+    dZ1 = dZ2 @ params["W2"].T
+    return L, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+
+def _mlp_mask_times_values(params, X, y):
+    """Multiplies by the activations A1 instead of by the 0/1 derivative of ReLU."""
+    Z1, A1, L, dZ2 = _mlp_parts(params, X, y)
+    dZ1 = (dZ2 @ params["W2"].T) * A1
+    return L, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+
+def _mlp_bias_mean(params, X, y):
+    """Averages the bias gradients over the rows: the 1/N is already in dZ2."""
+    Z1, A1, L, dZ2 = _mlp_parts(params, X, y)
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return L, {"W1": X.T @ dZ1, "b1": dZ1.mean(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.mean(axis=0)}
+
+
+def _mlp_transposed_weight_grads(params, X, y):
+    Z1, A1, L, dZ2 = _mlp_parts(params, X, y)
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return L, {"W1": dZ1.T @ X, "b1": dZ1.sum(axis=0), "W2": dZ2.T @ A1, "b2": dZ2.sum(axis=0)}
+
+
+def _mlp_first_layer_from_logits(params, X, y):
+    """dW2 paired with the pre-activations Z1 instead of the activations A1."""
+    Z1, A1, L, dZ2 = _mlp_parts(params, X, y)
+    dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)
+    return L, {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": Z1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+
+def _mlp_summed_loss(params, X, y):
+    """The gradients of the summed loss (N times too large), with the mean loss."""
+    L, grads = mlp_loss_and_grads(params, X, y)
+    return L, {k: g * len(X) for k, g in grads.items()}
+
+
 # What a wrong epoch looks like, and what the check then says (it replays each slip on the same inputs).
 _DIAGNOSES = [
     (_sgd_other_shuffle, "a valid shuffle, but drawn another way than the contract says: the order must come "
@@ -532,6 +604,29 @@ EXERCISES = [
             (_sgd_divides_by_batch_size, "last batch"),
             (_sgd_summed_gradient, "summed loss"),
             (_sgd_drops_last_batch, "skipped"),
+        ],
+    ),
+    Exercise(
+        id="5.6",
+        title="an MLP's loss and gradients, by your own backward pass",
+        reference=mlp_loss_and_grads,
+        cases=_mlp_cases,
+        hints=(
+            "run the forward pass and keep what the backward pass will need; your softmax_cross_entropy gives "
+            "the loss and the gradient of the logits; then walk the layers backwards, one gradient per parameter",
+            "the last layer's weight gradient pairs the hidden activations with the logits' gradient, its bias "
+            "gradient sums that over the rows (the 1/N is already in it); the hidden layer's gradient comes back "
+            "through W2 (transposed) and then through ReLU, which lets it pass only where the pre-activation was positive",
+            "dW2 = A1^T dZ2, db2 = dZ2 summed over rows, dZ1 = (dZ2 W2^T) times the 0/1 mask of Z1 > 0, "
+            "dW1 = X^T dZ1, db1 = dZ1 summed over rows",
+        ),
+        mistakes=[
+            (_mlp_no_relu_mask, "['W1']"),
+            (_mlp_mask_times_values, "['W1']"),
+            (_mlp_bias_mean, "factor"),
+            (_mlp_transposed_weight_grads, "transposed"),
+            (_mlp_first_layer_from_logits, "['W2']"),
+            (_mlp_summed_loss, "factor"),
         ],
     ),
 ]
