@@ -288,7 +288,7 @@ def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, opt
     traj = gd_trajectory(lr, steps=steps, surface=surface, start=start, optimizer=optimizer, momentum=momentum)
     surf = _surface(surface)
     if ax_pair is None:
-        _, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+        _, axes = plt.subplots(1, 3, figsize=(14, 3.9), constrained_layout=True)
         ax_pair, ax_factors = axes[:2], axes[2]
     ax_loss, ax_path = ax_pair
     colour = PALETTE[_VERDICT_COLOUR[traj.verdict]]
@@ -338,7 +338,7 @@ def plot_factors(lr=None, ax=None, surface="quadratic", optimizer="gd", momentum
     ax.set_ylim(0, 1.6)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("per-step factor" if optimizer != "gd" else "|1 - lr λ| per step")
-    ax.set_title("shrink factor per direction (< 1 converges)")
+    ax.set_title("per-step factor (< 1: converges)")
     ax.legend(fontsize=8, loc="upper left")
     return ax
 
