@@ -196,3 +196,4 @@ def test_widget_builds_without_a_browser(capsys):
         "lr = 0.2100: about right, zig-zag; per-step factors 0.95, 0.95",
     ]
     assert printed[0] == explain_lr(0.21)
+    assert len(plt.gcf().axes) == 3          # loss, path, and the per-step factors against lr
