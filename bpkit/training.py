@@ -3,7 +3,11 @@
 Short on purpose: the course shows this file. ``fit`` is the loop every
 chapter writes by hand (zero_grad, forward, loss, backward, step), run over
 shuffled mini-batches for a number of epochs, with one tqdm bar over epochs.
+When the bar is shown, ``fit`` ends with one printed summary line: a saved
+notebook keeps a progress widget as it was first drawn ("0/100"), so the line
+is what a reader of the stored notebook sees of the finished run.
 """
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,12 +53,16 @@ def fit(model, loss_fn, optimizer, X, y, epochs=10, batch_size=32, seed=0,
     for mse_loss); loss_fn(model(xb), yb) -> scalar Tensor. The batches are
     shuffled with ``np.random.default_rng(seed)``, so a run is reproducible.
     With X_val and y_val, the validation loss (and accuracy, when y_val holds
-    class indices) is recorded after each epoch.
+    class indices) is recorded after each epoch. With progress=True a tqdm
+    bar counts the epochs, and a last line is printed when training ends:
+    "fit: 100/100 epochs in 5.1 s; loss 0.0007, val_loss 0.0912, val_acc 0.980".
     """
     from tqdm.auto import trange            # a widget in Jupyter, text in a terminal
     rng = np.random.default_rng(seed)
     history = History()
+    start = time.perf_counter()
     bar = trange(epochs, desc="epochs", disable=not progress)
+    postfix = {}
     for _ in bar:
         model.train()
         total = 0.0
@@ -76,4 +84,9 @@ def fit(model, loss_fn, optimizer, X, y, epochs=10, batch_size=32, seed=0,
                 history.val_accuracy.append(float(np.mean(val_logits.data.argmax(axis=1) == y_val)))
                 postfix["val_acc"] = f"{history.val_accuracy[-1]:.3f}"
         bar.set_postfix(postfix)
+    bar.close()
+    if progress:
+        summary = ", ".join(f"{key} {value}" for key, value in postfix.items())
+        print(f"fit: {len(history.train_loss)}/{epochs} epochs in {time.perf_counter() - start:.1f} s"
+              + (f"; {summary}" if summary else ""))
     return history

@@ -3,11 +3,14 @@
 The widget is three layers, so each can be tested and read on its own:
 
 1. ``gd_trajectory(lr, ...)`` runs gradient descent (or heavy-ball momentum)
-   on a 2-D loss surface and classifies the run: "too small", "about right",
-   "oscillating" or "divergent". Pure numpy, no drawing: the tests call it.
+   on a 2-D loss surface and classifies the run (``VERDICTS``): "too small",
+   "about right", "about right, zig-zag", "too large, oscillating" or
+   "divergent". ``contraction_factors`` and ``optimal_lr`` give the theory
+   beside it. Pure numpy, no drawing: the tests call them.
 2. ``plot_lr_run(lr, ...)`` draws one run: the loss per step (log scale) and the
-   path on the contour plot of the surface, with the verdict in the title.
-   ``plot_lr_gallery(...)`` draws the four regimes side by side: the static
+   path on the contour plot of the surface, with the verdict in the title, and
+   optionally the per-step factors against the learning rate.
+   ``plot_lr_gallery(...)`` draws the regimes side by side: the static
    picture a reader sees when the notebook is only read, not run.
 3. ``learning_rate_explorer(...)`` wires a ``FloatLogSlider`` (1e-4 to 10) and
    an optimizer dropdown to ``plot_lr_run`` with ``interactive_output``.
@@ -19,7 +22,11 @@ step multiplies the distance to the minimum by (1 - lr * lam). Hence:
 
 * lr < 1 / lam_max:          every coordinate shrinks without changing sign;
 * 1 / lam_max < lr < 2 / lam_max: the steep coordinate flips sign every step
-  (a zig-zag across the valley) but still shrinks: "oscillating";
+  (a zig-zag across the valley) but still shrinks. The zig-zag is harmless:
+  the run converges as long as |1 - lr * lam| < 1 for every curvature, and
+  the fastest fixed step, 2 / (lam_min + lam_max) = 0.18 here, zig-zags;
+  only just below 2 / lam_max is the steep factor so close to 1 that the
+  oscillation barely decays ("too large, oscillating");
 * lr > 2 / lam_max = 0.2:    the steep coordinate grows by |1 - lr*lam_max| > 1
   per step: the run diverges, however many steps it takes to show.
 
@@ -33,13 +40,16 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "Surface", "SURFACES", "Trajectory", "critical_lr", "gd_trajectory",
-    "plot_lr_run", "plot_lr_gallery", "learning_rate_explorer", "GALLERY_LRS",
+    "Surface", "SURFACES", "Trajectory", "VERDICTS", "critical_lr", "optimal_lr", "contraction_factors",
+    "gd_trajectory", "plot_lr_run", "plot_factors", "plot_lr_gallery", "explain_lr", "learning_rate_explorer", "GALLERY_LRS",
 ]
 
+# The verdicts, from the smallest learning rates to the largest (gd_trajectory's docstring defines them).
+VERDICTS = ("too small", "about right", "about right, zig-zag", "too large, oscillating", "divergent")
+
 # Verdict thresholds, in one place (the docstring of gd_trajectory explains them).
-TOO_SMALL_FRACTION = 1e-2     # "too small": the final loss is still above 1% of the starting loss
-OSCILLATION_FRACTION = 0.5    # "oscillating": the steep-direction step flips sign in >= half the steps
+TOO_SLOW_FRACTION = 1e-2      # not converged: the final loss is still above 1% of the starting loss
+ZIGZAG_FRACTION = 0.5         # zig-zag: the steep-direction step flips sign in >= half the steps
 BLOW_UP = 1e8                 # stop a run once its loss exceeds this multiple of the starting loss
 
 
@@ -92,8 +102,10 @@ SURFACES = {
 
 OPTIMIZERS = ("gd", "momentum")
 
-# One learning rate per regime for plain gradient descent on both surfaces (see the module docstring).
-GALLERY_LRS = {"too small": 0.005, "about right": 0.08, "oscillating": 0.19, "divergent": 0.21}
+# One learning rate per regime for plain gradient descent on both surfaces (see the module docstring);
+# 0.18 is about the fastest fixed step, 2 / (lam_min + lam_max) = 0.1818.
+GALLERY_LRS = {"too small": 0.005, "about right": 0.08, "about right, zig-zag": 0.18,
+               "too large, oscillating": 0.199, "divergent": 0.21}
 
 
 @dataclass
@@ -102,7 +114,7 @@ class Trajectory:
 
     path: (steps + 1, 2) parameters w_0 .. w_steps (NaN after a run was stopped
     for blowing up); losses: (steps + 1,) f(w_t), NaN likewise; diverged: bool;
-    verdict: "too small" | "about right" | "oscillating" | "divergent";
+    verdict: one of ``VERDICTS``;
     lr, optimizer, surface: what was run.
     """
     path: np.ndarray
@@ -132,6 +144,37 @@ def critical_lr(surface="quadratic", optimizer="gd", momentum=0.9):
     raise ValueError(f"critical_lr: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
 
 
+def optimal_lr(surface="quadratic"):
+    """The fastest fixed learning rate of gradient descent: 2 / (lam_min + lam_max).
+
+    It balances the two extreme factors, 1 - lr lam_min = -(1 - lr lam_max), so
+    both shrink by (lam_max - lam_min) / (lam_max + lam_min) per step (9/11 here).
+    It lies above 1 / lam_max whenever lam_max > lam_min: the fastest run zig-zags.
+    """
+    lam = _surface(surface).curvatures
+    return 2.0 / (lam[0] + lam[-1])
+
+
+def contraction_factors(lr, surface="quadratic", optimizer="gd", momentum=0.9):
+    """Per-step factor by which the distance to the minimum shrinks along each curvature direction.
+
+    Returns an array, one entry per curvature (ascending). Gradient descent:
+    |1 - lr lam|. Momentum (heavy ball): the spectral radius of the step's 2x2
+    matrix [[1 - lr lam, -lr beta], [lam, beta]] acting on (distance, velocity).
+    Every factor below 1: the run converges; the largest sets its speed.
+    """
+    lam = _surface(surface).curvatures
+    if optimizer == "gd":
+        return np.abs(1.0 - lr * lam)
+    if optimizer == "momentum":
+        factors = []
+        for l in lam:
+            m = np.array([[1.0 - lr * l, -lr * momentum], [l, momentum]])
+            factors.append(np.max(np.abs(np.linalg.eigvals(m))))
+        return np.array(factors)
+    raise ValueError(f"contraction_factors: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+
+
 def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd", momentum=0.9):
     """Run ``steps`` updates from ``start`` and classify the run from what it did.
 
@@ -149,10 +192,15 @@ def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd",
       lr > 2 / lam_max and never for lr <= 2 / lam_max. With momentum the
       distance oscillates on its way down, so within 50 steps the boundary
       2 (1 + beta) / lam_max is found to within about 0.1%, not exactly.
-    * "oscillating": the step along the steep direction flipped sign in at
-      least half of the consecutive pairs of steps (a zig-zag), without diverging.
-    * "too small": the final loss is still above 1% of the starting loss.
-    * "about right": none of the above.
+    * converged or not: the final loss is below 1% of the starting loss, or not;
+      zig-zag or not: the step along the steep direction flipped sign in at
+      least half of the consecutive pairs of steps. Then:
+      "too small" (not converged, no zig-zag: the flat direction is slow),
+      "too large, oscillating" (not converged, zig-zag: lr is so close to
+      2 / lam_max that the steep direction barely shrinks),
+      "about right" (converged, no zig-zag) and "about right, zig-zag"
+      (converged with a zig-zag, which is harmless while |1 - lr lam| < 1 for
+      every curvature; the fastest fixed step 2 / (lam_min + lam_max) is one).
 
     Returns a ``Trajectory`` with path (steps + 1, 2) and losses (steps + 1,).
     """
@@ -187,20 +235,21 @@ def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd",
 
     du = np.diff((path[:n] - surf.minimum) @ surf.steep)  # steep-direction steps
     flips = np.mean(du[1:] * du[:-1] < 0) if len(du) > 1 else 0.0
+    zigzag = flips >= ZIGZAG_FRACTION
+    converged = losses[n - 1] <= TOO_SLOW_FRACTION * losses[0]
     if diverged:
         verdict = "divergent"
-    elif flips >= OSCILLATION_FRACTION:
-        verdict = "oscillating"
-    elif losses[n - 1] > TOO_SMALL_FRACTION * losses[0]:
-        verdict = "too small"
+    elif not converged:
+        verdict = "too large, oscillating" if zigzag else "too small"
     else:
-        verdict = "about right"
+        verdict = "about right, zig-zag" if zigzag else "about right"
     return Trajectory(path, losses, diverged, verdict, float(lr), optimizer, surf.name)
 
 
 # ----------------------------------------------------------------------------- drawing
 
-_VERDICT_COLOUR = {"too small": 5, "about right": 2, "oscillating": 1, "divergent": 3}   # PALETTE indices
+_VERDICT_COLOUR = {"too small": 5, "about right": 2, "about right, zig-zag": 4,
+                   "too large, oscillating": 1, "divergent": 3}   # PALETTE indices
 
 
 def _draw_contours(ax, surf):
@@ -217,12 +266,21 @@ def _draw_contours(ax, surf):
     ax.set_ylabel("$w_2$")
 
 
-def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, optimizer="gd", momentum=0.9):
+def _factors_text(lr, surface, optimizer, momentum):
+    """'|1 - lr λ| = 0.82, 0.80' (gd) or 'factors 0.95, 0.95' (momentum), one per curvature."""
+    factors = ", ".join(f"{f:.2f}" for f in contraction_factors(lr, surface, optimizer, momentum))
+    return f"|1 - lr λ| = {factors}" if optimizer == "gd" else f"per-step factors {factors}"
+
+
+def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, optimizer="gd", momentum=0.9,
+                ax_factors=None):
     """Draw one run: loss per step (log scale) on the left, the path on the contours on the right.
 
-    ax_pair: two matplotlib Axes to draw into, or None for a new (1, 2) figure.
-    The verdict and the critical learning rate are in the titles. Returns the
-    ``Trajectory`` that was drawn (so a caller can assert on it).
+    ax_pair: two matplotlib Axes to draw into, or None for a new figure (with
+    a third panel, the per-step factors against lr: ``plot_factors``).
+    ax_factors: an Axes for that third panel when ax_pair is given (optional).
+    The verdict, the per-step factors and the critical learning rate are in
+    the titles. Returns the ``Trajectory`` that was drawn (so a caller can assert on it).
     """
     import matplotlib.pyplot as plt
     from bpkit.plots import PALETTE
@@ -230,7 +288,8 @@ def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, opt
     traj = gd_trajectory(lr, steps=steps, surface=surface, start=start, optimizer=optimizer, momentum=momentum)
     surf = _surface(surface)
     if ax_pair is None:
-        _, ax_pair = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+        _, axes = plt.subplots(1, 3, figsize=(14, 3.9), constrained_layout=True)
+        ax_pair, ax_factors = axes[:2], axes[2]
     ax_loss, ax_path = ax_pair
     colour = PALETTE[_VERDICT_COLOUR[traj.verdict]]
 
@@ -238,18 +297,54 @@ def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, opt
     ax_loss.semilogy(np.arange(steps + 1)[ok], traj.losses[ok], color=colour, marker=".", markersize=4)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss (log scale)")
-    ax_loss.set_title(f"loss, lr = {lr:.3g}")
+    ax_loss.set_title(f"loss, lr = {lr:.3g}\n{_factors_text(lr, surf, optimizer, momentum)}")
 
     _draw_contours(ax_path, surf)
     ax_path.plot(traj.path[:, 0], traj.path[:, 1], color=colour, marker="o", markersize=3, linewidth=1.2)
     ax_path.plot(*traj.path[0], marker="s", color=PALETTE[0], markersize=7, linestyle="none")
     crit = critical_lr(surf, optimizer, momentum)
     ax_path.set_title(f"{optimizer}: {traj.verdict}  (critical lr = {crit:.3g})")
+    if ax_factors is not None:
+        plot_factors(lr, ax=ax_factors, surface=surf, optimizer=optimizer, momentum=momentum)
     return traj
 
 
+def plot_factors(lr=None, ax=None, surface="quadratic", optimizer="gd", momentum=0.9):
+    """The per-step factor along each curvature direction against the learning rate (log x).
+
+    Marks the critical learning rate (a factor reaches 1) and, for gradient
+    descent, the fastest fixed step 2 / (lam_min + lam_max), where the largest
+    factor is smallest; lr (optional) is drawn as a vertical line. Returns the Axes.
+    """
+    import matplotlib.pyplot as plt
+    from bpkit.plots import PALETTE
+
+    surf = _surface(surface)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.8), constrained_layout=True)
+    lrs = np.geomspace(1e-4, 10, 400)
+    factors = np.array([contraction_factors(r, surf, optimizer, momentum) for r in lrs])
+    for k, lam in enumerate(surf.curvatures):
+        ax.semilogx(lrs, factors[:, k], color=PALETTE[k], label=f"λ = {lam:g}")
+    ax.axhline(1.0, color=PALETTE[7], linewidth=0.8, linestyle=":")
+    crit = critical_lr(surf, optimizer, momentum)
+    ax.axvline(crit, color=PALETTE[3], linewidth=0.8, linestyle="--", label=f"diverges above {crit:.3g}")
+    if optimizer == "gd":
+        best = optimal_lr(surf)
+        ax.plot([best], [contraction_factors(best, surf).max()], marker="*", markersize=11, color=PALETTE[2],
+                 linestyle="none", label=f"fastest lr {best:.3g}")
+    if lr is not None:
+        ax.axvline(lr, color=PALETTE[4], linewidth=1.2, label=f"lr = {lr:.3g}")
+    ax.set_ylim(0, 1.6)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("per-step factor" if optimizer != "gd" else "|1 - lr λ| per step")
+    ax.set_title("per-step factor (< 1: converges)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
 def plot_lr_gallery(lrs=None, steps=50, surface="quadratic", optimizer="gd", momentum=0.9):
-    """The four regimes side by side: one column per learning rate, path on top, loss below.
+    """The regimes side by side: one column per learning rate, path on top, loss below.
 
     lrs: a dict {label: lr} or a sequence of learning rates (default: ``GALLERY_LRS``,
     one per regime for plain gradient descent). Returns (figure, list of Trajectory).
@@ -258,7 +353,7 @@ def plot_lr_gallery(lrs=None, steps=50, surface="quadratic", optimizer="gd", mom
 
     lrs = GALLERY_LRS if lrs is None else lrs
     items = list(lrs.values()) if isinstance(lrs, dict) else list(lrs)
-    fig, axes = plt.subplots(2, len(items), figsize=(3.4 * len(items), 6.0), constrained_layout=True,
+    fig, axes = plt.subplots(2, len(items), figsize=(3.1 * len(items), 6.2), constrained_layout=True,
                              squeeze=False)
     trajs = []
     for k, lr in enumerate(items):
@@ -269,6 +364,17 @@ def plot_lr_gallery(lrs=None, steps=50, surface="quadratic", optimizer="gd", mom
     fig.suptitle(f"{optimizer} on the {_surface(surface).name} surface, {steps} steps "
                  f"(critical lr = {critical_lr(surface, optimizer, momentum):.3g})")
     return fig, trajs
+
+
+def explain_lr(lr, traj=None, surface="quadratic", optimizer="gd", momentum=0.9):
+    """The line the explorer prints under its plot: verdict, per-step factors, and (gd) the fastest lr."""
+    traj = traj or gd_trajectory(lr, surface=surface, optimizer=optimizer, momentum=momentum)
+    line = f"lr = {lr:.4f}: {traj.verdict}; {_factors_text(lr, surface, optimizer, momentum)}"
+    if optimizer == "gd":
+        best = optimal_lr(surface)
+        line += (f"; fastest fixed lr 2 / (λmin + λmax) = {best:.3f} "
+                 f"(|1 - lr λ| = {contraction_factors(best, surface).max():.3f} in both directions)")
+    return line
 
 
 def learning_rate_explorer(lr=0.05, steps=50, surface="quadratic", start=None):
@@ -289,7 +395,7 @@ def learning_rate_explorer(lr=0.05, steps=50, surface="quadratic", start=None):
     def draw(lr, optimizer):
         traj = plot_lr_run(lr, steps=steps, surface=surface, start=start, optimizer=optimizer)
         plt.show()
-        print(f"lr = {lr:.4f}: {traj.verdict}")
+        print(explain_lr(lr, traj, surface=surface, optimizer=optimizer))
 
     out = widgets.interactive_output(draw, {"lr": slider, "optimizer": dropdown})
     return widgets.VBox([widgets.HBox([slider, dropdown]), out])

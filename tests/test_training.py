@@ -62,4 +62,18 @@ def test_fit_regression_with_mse_and_progress_bar(capsys):
     history = fit(model, mse_loss, SGD(model.parameters(), lr=0.1), X, y, epochs=30, batch_size=16,
                   X_val=X, y_val=y)
     assert history.train_loss[-1] < 1e-3 and history.val_accuracy == []
-    assert "loss=" in capsys.readouterr().err                             # tqdm writes its bar to stderr
+    captured = capsys.readouterr()
+    assert "loss=" in captured.err                                        # tqdm writes its bar to stderr
+    # and one summary line, so a stored notebook shows the finished run, not the bar's first "0/30"
+    summary = captured.out.strip().splitlines()
+    assert len(summary) == 1 and summary[0].startswith("fit: 30/30 epochs in ")
+    assert f"; loss {history.train_loss[-1]:.4f}, val_loss {history.val_loss[-1]:.4f}" in summary[0]
+
+
+def test_fit_prints_nothing_without_progress(capsys):
+    X = np.zeros((4, 2), dtype=np.float32)
+    y = np.zeros((4, 1), dtype=np.float32)
+    model = Linear(2, 1, rng=0)
+    fit(model, mse_loss, SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=2, progress=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

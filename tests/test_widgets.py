@@ -8,8 +8,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bpkit.widgets import (  # noqa: E402
-    GALLERY_LRS, SURFACES, critical_lr, gd_trajectory, learning_rate_explorer, plot_lr_gallery, plot_lr_run,
+    GALLERY_LRS, SURFACES, VERDICTS, contraction_factors, critical_lr, explain_lr, gd_trajectory,
+    learning_rate_explorer, optimal_lr, plot_factors, plot_lr_gallery, plot_lr_run,
 )
+
+SLIDER_LRS = 10.0 ** np.arange(-4, 1.0001, 0.05)      # the values the explorer's slider can take
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +35,44 @@ def test_gallery_lrs_reach_each_regime(surface, verdict, lr):
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "momentum"])
-def test_all_four_verdicts_reachable_on_the_slider_range(optimizer):
-    seen = {gd_trajectory(lr, optimizer=optimizer).verdict for lr in np.geomspace(1e-4, 10, 60)}
-    assert seen == {"too small", "about right", "oscillating", "divergent"}
+def test_every_verdict_reachable_on_the_slider(optimizer):
+    seen = {gd_trajectory(lr, optimizer=optimizer).verdict for lr in SLIDER_LRS}
+    assert seen == set(VERDICTS) and set(GALLERY_LRS) == set(VERDICTS)
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_gd_verdicts_come_in_order_of_the_learning_rate(surface):
+    ranks = [VERDICTS.index(gd_trajectory(lr, surface=surface).verdict) for lr in SLIDER_LRS]
+    assert ranks == sorted(ranks)
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_the_fastest_fixed_step_zigzags_and_is_called_about_right(surface):
+    best = optimal_lr(surface)
+    assert best == pytest.approx(2 / 11)
+    assert contraction_factors(best, surface) == pytest.approx([9 / 11, 9 / 11])
+    fast, careful = gd_trajectory(0.18, surface=surface), gd_trajectory(0.08, surface=surface)
+    assert fast.verdict == "about right, zig-zag" and careful.verdict == "about right"
+    assert fast.losses[-1] < 1e-4 * careful.losses[-1]       # quadratic: about 2e-8 against 2e-3
+    # no fixed learning rate on the slider ends lower after 50 steps than one within 1% of the optimum
+    finals = {lr: gd_trajectory(lr, surface=surface).losses[-1] for lr in SLIDER_LRS}
+    assert min(finals, key=finals.get) == pytest.approx(best, rel=0.07)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+def test_runs_converge_exactly_when_every_factor_is_below_one(optimizer):
+    for lr in SLIDER_LRS:
+        stable = contraction_factors(lr, optimizer=optimizer).max() < 1 - 1e-9
+        if abs(lr - critical_lr("quadratic", optimizer)) > 0.01 * lr:       # away from the edge
+            assert gd_trajectory(lr, optimizer=optimizer, steps=200).diverged == (not stable), lr
+
+
+def test_gd_factors_are_one_minus_lr_times_curvature():
+    assert contraction_factors(0.05) == pytest.approx([0.95, 0.5])
+    assert contraction_factors(0.15) == pytest.approx([0.85, 0.5])     # a zig-zag: 1 - 1.5 = -0.5
+    assert contraction_factors(0.01, optimizer="momentum") == pytest.approx([0.9 ** 0.5] * 2)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        contraction_factors(0.1, optimizer="adam")
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))
@@ -42,7 +80,7 @@ def test_divergence_starts_exactly_above_two_over_lambda_max(surface):
     crit = critical_lr(surface, "gd")
     for f in (0.9, 0.99, 0.999, 0.999999):
         traj = gd_trajectory(crit * f, surface=surface)
-        assert not traj.diverged and traj.verdict == "oscillating", f
+        assert not traj.diverged and traj.verdict in ("about right, zig-zag", "too large, oscillating"), f
     for f in (1.000001, 1.001, 1.01, 1.1, 5.0, 50.0):
         traj = gd_trajectory(crit * f, surface=surface)
         assert traj.diverged and traj.verdict == "divergent", f
@@ -101,23 +139,36 @@ def test_custom_start_and_bad_arguments():
         gd_trajectory(0.1, surface="rosenbrock")
 
 
-def test_plot_lr_run_draws_two_titled_panels():
-    fig, axes = plt.subplots(1, 2)
-    traj = plot_lr_run(0.19, ax_pair=axes)
-    assert traj.verdict == "oscillating"
-    assert "oscillating" in axes[1].get_title()
-    assert axes[0].get_yscale() == "log"
-    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
-    plot_lr_run(10.0)                     # a blown-up run still draws
+def test_plot_lr_run_draws_titled_panels():
+    fig, axes = plt.subplots(1, 3)
+    traj = plot_lr_run(0.199, ax_pair=axes[:2], ax_factors=axes[2])
+    assert traj.verdict == "too large, oscillating"
+    assert "too large, oscillating" in axes[1].get_title()
+    assert axes[0].get_title() == "loss, lr = 0.199\n|1 - lr λ| = 0.80, 0.99"
+    assert axes[0].get_yscale() == "log" and axes[2].get_xscale() == "log"
+    assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in axes)
+    plot_lr_run(10.0)                     # a blown-up run still draws, with its factor panel
+    assert len(plt.gcf().axes) == 3
     fig.canvas.draw()
+
+
+def test_plot_factors_marks_the_fastest_and_the_critical_lr():
+    ax = plot_factors(0.1)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["λ = 1", "λ = 10", "diverges above 0.2", "fastest lr 0.182", "lr = 0.1"]
+    ax = plot_factors(optimizer="momentum")
+    assert "diverges above 0.38" in ax.get_legend_handles_labels()[1]
+    ax.figure.canvas.draw()
 
 
 def test_plot_lr_gallery_shows_the_four_regimes():
     fig, trajs = plot_lr_gallery()
     assert [t.verdict for t in trajs] == list(GALLERY_LRS)
-    assert len(fig.axes) == 8
-    assert [ax.get_title() for ax in fig.axes[:4]] == [f"lr = {lr:.3g}: {v}" for v, lr in GALLERY_LRS.items()]
-    assert [ax.get_title() for ax in fig.axes[4:]] == [f"loss, lr = {lr:.3g}" for lr in GALLERY_LRS.values()]
+    n = len(GALLERY_LRS)
+    assert len(fig.axes) == 2 * n
+    assert [ax.get_title() for ax in fig.axes[:n]] == [f"lr = {lr:.3g}: {v}" for v, lr in GALLERY_LRS.items()]
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes[n:]] == [
+        f"loss, lr = {lr:.3g}" for lr in GALLERY_LRS.values()]
     fig.canvas.draw()
 
 
@@ -139,4 +190,10 @@ def test_widget_builds_without_a_browser(capsys):
     slider.value = 0.21                   # the callback redraws (outside a kernel, its print reaches stdout)
     dropdown.value = "momentum"
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("lr = ")]
-    assert printed == ["lr = 0.2100: divergent", "lr = 0.2100: oscillating"]
+    assert printed == [
+        "lr = 0.2100: divergent; |1 - lr λ| = 0.79, 1.10; fastest fixed lr 2 / (λmin + λmax) = 0.182 "
+        "(|1 - lr λ| = 0.818 in both directions)",
+        "lr = 0.2100: about right, zig-zag; per-step factors 0.95, 0.95",
+    ]
+    assert printed[0] == explain_lr(0.21)
+    assert len(plt.gcf().axes) == 3          # loss, path, and the per-step factors against lr
