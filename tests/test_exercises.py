@@ -243,6 +243,9 @@ def test_compare_equal_things():
     (np.array([1.0, 2.0, 3.0]), np.array([1.0, np.nan, 3.0]), "got NaN where none was expected"),
     (np.array([1.0, 2.0]), np.array([np.inf, 2.0]), "got inf where none was expected"),
     (np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]), "off by a constant 0.5000"),
+    # close but not within tolerance: the offset and the values in enough digits to see it
+    (np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]) + 2e-4, "off by a constant 0.0002 in every entry "
+     "(expected array([1., 2., 3.]), got array([1.0002, 2.0002, 3.0002]))"),
     (np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.0]), "expected array([1., 2., 3.]) but got array([1., 2.5, 3.])"),
     (np.array([1.0, 2.0]), [1.0, 2.0], "wrong type: expected a numpy array"),
     (np.array([1.0, 2.0]), None, "returned None"),

@@ -60,7 +60,9 @@ def _collapse_cases():
 def _sigmoid_prime_cases():
     return [(np.array([-3.0, -0.5, 0.0, 0.5, 2.0]),), (np.linspace(-6.0, 6.0, 12).reshape(3, 4),),
             # saturated: the true derivative is 0 to double precision, and nan is wrong
-            (np.array([-800.0, -40.0, 40.0, 800.0]),)]
+            (np.array([-800.0, -40.0, 40.0, 800.0]),),
+            # nearly saturated: small but far from 0 (6e-6 at 12): cutting off to 0 early is wrong
+            (np.array([-20.0, -12.0, 12.0, 20.0]),)]
 
 
 def _verify_leaky(fn):
@@ -72,8 +74,12 @@ def _verify_leaky(fn):
         (np.array([-1.0, 0.0, 1.0]), 0.1),
     ]
     for z, alpha in cases:
-        got = fn(z.copy(), alpha)
+        given = z.copy()
+        got = fn(given, alpha)
         name = f"z = {short_repr(z, limit=80)}, alpha = {alpha:g}"
+        if not np.array_equal(given, z):
+            return (f"for {name}, your function changed its input z in place (afterwards "
+                    f"{short_repr(given, limit=80)}); build a new array")
         if np.shape(got) != z.shape:
             return f"for {name}, expected an array of shape {z.shape} (one slope per entry) but got shape {np.shape(got)}"
         got = np.asarray(got, dtype=float)
@@ -82,9 +88,14 @@ def _verify_leaky(fn):
         if message:
             return f"for {name}, away from 0: {message}"
         at_zero = got[~off]
-        if np.any((at_zero < alpha - 1e-12) | (at_zero > 1 + 1e-12)):
+        if not np.all((at_zero >= alpha - 1e-12) & (at_zero <= 1 + 1e-12)):  # nan fails too
             return (f"for {name}, at z = 0 you returned {short_repr(at_zero)}; a subgradient of leaky ReLU "
                     f"at its kink lies between the two slopes, alpha = {alpha:g} and 1")
+    z = np.array([-2, 0, 3])  # integers: the slopes are still fractions
+    got = fn(z.copy(), 0.1)
+    if np.shape(got) != z.shape or not np.allclose(np.asarray(got, dtype=float)[[0, 2]], [0.1, 1.0]):
+        return (f"for the integer array z = array([-2, 0, 3]), alpha = 0.1, expected slopes 0.1 and 1 away from 0 "
+                f"but got {short_repr(got)}; an array made like z holds integers, so 0.1 becomes 0")
     return None
 
 
@@ -95,7 +106,22 @@ def _dead_cases():
     Z2 = rng.normal(size=(20, 5)) + 0.5
     Z2[:, 2] = -np.abs(Z2[:, 2])                      # one dead unit
     Z3 = np.array([[0.0, 1.0, -1.0], [-2.0, 0.0, 0.0]])  # exactly 0 counts as not firing: units 0 and 2 are dead
-    return [(Z,), (Z2,), (np.ones((4, 3)),), (Z3,)]
+    Z4 = -np.ones((100, 2))
+    Z4[37, 0] = 0.5                                      # unit 0 fires once in 100 rows: rare, but not dead
+    return [(Z,), (Z2,), (np.ones((4, 3)),), (Z3,), (Z4,)]
+
+
+def _leaky_ones_like(z, alpha=0.01):
+    g = np.ones_like(z)  # takes z's dtype: for integer z, alpha is cut to 0
+    g[z <= 0] = alpha
+    return g
+
+
+def _leaky_in_place(z, alpha=0.01):
+    g = z
+    g[z > 0] = 1.0
+    g[z <= 0] = alpha
+    return g
 
 
 def _leaky_zero_at_kink(z, alpha=0.01):
@@ -148,6 +174,7 @@ EXERCISES = [
             (lambda z: 1.0 - _sigmoid(z), "expected"),
             (lambda z: _sigmoid(z) * (1.0 - z), "expected"),
             (lambda z: 0.25 * np.ones_like(z), "expected"),
+            (lambda z: np.where(np.abs(z) > 10, 0.0, _sigmoid(z) * (1.0 - _sigmoid(z))), "expected"),
         ],
     ),
     Exercise(
@@ -169,6 +196,9 @@ EXERCISES = [
             (lambda z, alpha=0.01: np.where(z > 0, 1.0, 0.01), "away from 0"),
             (_leaky_zero_at_kink, "subgradient"),
             (_leaky_python_if, "raised"),
+            (_leaky_in_place, "in place"),
+            (lambda z, alpha=0.01: np.where(z > 0, 1.0, np.where(z < 0, alpha, np.nan)), "subgradient"),
+            (_leaky_ones_like, "integer"),
             (lambda z, alpha=0.01: np.where(z > 0, 1.0, alpha * z), "away from 0"),
         ],
     ),
@@ -192,6 +222,7 @@ EXERCISES = [
             (lambda Z: float(np.sum(np.all(Z <= 0, axis=0)) / Z.shape[0]), "expected"),
             (lambda Z: float(np.mean(Z.mean(axis=0) <= 0)), "expected"),
             (lambda Z: 0.375, "expected"),
+            (lambda Z: float(np.mean(np.mean(Z > 0, axis=0) < 0.05)), "expected"),
         ],
     ),
 ]

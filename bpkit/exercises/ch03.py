@@ -325,7 +325,11 @@ def _verify_forward(fn):
             calls.append(1)
             return _jvp(xx, v)
 
-        got = fn(counted, x.copy())
+        given = x.copy()
+        got = fn(counted, given)
+        if not np.array_equal(given, x):
+            return (f"for x = {short_repr(x, limit=80)}: your function changed its input x in place "
+                    f"(afterwards {short_repr(given, limit=80)}); leave x as it was")
         expected = forward_mode_gradient(jvp, x)
         message = compare(expected, got)
         if message:
@@ -343,6 +347,8 @@ _FORWARD_MISTAKES = [
      "calls"),
     (lambda jvp, x: [jvp(x, e) for e in np.eye(x.size)], "wrong type"),
     (lambda jvp, x: np.array([jvp(x, e) for e in np.eye(x.size)]) * x, "expected"),
+    (lambda jvp, x: x.__setitem__(slice(None), np.array([jvp(x.copy(), e) for e in np.eye(x.size)])) or x,
+     "in place"),
 ]
 
 

@@ -251,7 +251,12 @@ def _compare_arrays(expected, got, rtol, atol):
     if not scalar and e.size >= 2 and finite.all():
         d = g - e
         if np.allclose(d, d.flat[0], rtol=0, atol=max(atol, rtol * float(np.abs(e).max()))):
-            return f"looks off by a constant {float(d.flat[0]):.4f} in every entry (expected {short_repr(expected)}, got {short_repr(got)})"
+            es, gs = short_repr(expected), short_repr(got)
+            if es == gs:  # close, but not within tolerance: show enough digits to see it
+                es, gs = short_repr(expected, precision=10), short_repr(got, precision=10)
+            c = float(d.flat[0])
+            shown = f"{c:.4f}" if abs(c) >= 1e-3 else f"{c:.3g}"  # a tiny offset in digits that show it
+            return f"looks off by a constant {shown} in every entry (expected {es}, got {gs})"
 
     es, gs = short_repr(expected), short_repr(got)
     if es == gs:
