@@ -9,6 +9,7 @@ import numpy as np
 
 from bpkit.exercises.compare import compare, short_repr
 from bpkit.exercises.core import Exercise
+from bpkit.gradcheck import numerical_grad
 
 __all__ = ["EXERCISES", "mse_loss_and_grad", "log_softmax", "softmax_cross_entropy", "softmax_ce_symbolic",
            "sgd_epoch", "mlp_loss_and_grads"]
@@ -133,20 +134,6 @@ def _ce_cases():
     ]
 
 
-def _numerical_grad(f, x, eps=1e-6):
-    """Central differences of the scalar f at x (any shape): an array like x."""
-    g = np.zeros_like(x, dtype=float)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f(x)
-        x[i] = old - eps
-        down = f(x)
-        x[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
-
-
 def _verify_softmax_cross_entropy(fn):
     """Loss against the reference; dZ against the central-difference gradient of the reference loss."""
     for Z, y in _ce_cases():
@@ -159,7 +146,7 @@ def _verify_softmax_cross_entropy(fn):
         if message:
             return f"the loss for Z of shape {Z.shape}: {message}"
         if np.all(np.abs(Z) < 100):      # central differences are meaningful for moderate logits
-            numeric = _numerical_grad(lambda z: softmax_cross_entropy(z, y)[0], Z.astype(float).copy())
+            numeric = numerical_grad(lambda z: softmax_cross_entropy(z, y)[0], Z.astype(np.float64))
         else:
             numeric = softmax_cross_entropy(Z, y)[1]
         message = compare(numeric, np.asarray(dZ) if dZ is not None else dZ, rtol=1e-5, atol=1e-7)
