@@ -309,8 +309,11 @@ class Value:
 
     # ------------------------------------------------------------------
 
-    def backward(self, retain_graph=False):
+    def backward(self, *, retain_graph=False):
         """Fill ``.grad`` of every node this one depends on (d self / d node).
+
+        ``retain_graph`` is keyword-only: ``v.backward(g)`` (Tensor's form, with
+        a seed gradient) would otherwise silently mean retain_graph=True.
 
         Leaves (nodes with no parents: the numbers you made with Value(...))
         accumulate: their grads are added to, so clear them between steps

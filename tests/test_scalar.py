@@ -684,3 +684,14 @@ def test_value_and_tensor_agree_on_a_small_mlp():
     np.testing.assert_allclose(W1t.grad, [[v.grad for v in row] for row in W1v], rtol=1e-10)
     np.testing.assert_allclose(b1t.grad, [v.grad for v in b1v], rtol=1e-10)
     np.testing.assert_allclose(W2t.grad, [v.grad for v in W2v], rtol=1e-10)
+
+
+def test_retain_graph_is_keyword_only():
+    """v.backward(g), Tensor's spelling with a seed gradient, must not silently mean retain_graph=True."""
+    x = Value(2.0)
+    y = x * x
+    with pytest.raises(TypeError):
+        y.backward(1.0)
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad == 8.0
