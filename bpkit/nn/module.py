@@ -1,22 +1,25 @@
-"""Layers with PyTorch's names: Module, Linear, Sequential, ReLU, Tanh, Sigmoid.
+"""Module: the base class of every layer, its walks (parameters, modules, buffers) and its state dict.
 
 A ``Module`` is an object whose attributes hold its parameters (Tensors) and
 its sub-modules; ``parameters()`` finds them by walking those attributes, so a
-learner's own layer needs no registration step. Seeding: ``Linear`` takes an
-``rng`` argument (a ``np.random.Generator`` or an int seed), the same habit as
-``np.random.default_rng(0)`` everywhere else in the course.
+learner's own layer needs no registration step. Buffers (numbers a layer keeps
+but does not train, such as BatchNorm1d's running statistics) are numpy arrays
+named with ``register_buffer``: ``state_dict()`` saves them with the
+parameters, ``parameters()`` and the optimizers never see them.
 """
-import math
-import numbers
+import collections
 import threading
 
 import numpy as np
 
-from bpkit import functional as F
-from bpkit.errors import BpkitTypeError, BpkitValueError, ShapeError
+from bpkit.errors import BpkitTypeError, BpkitValueError
+from bpkit.grad_mode import no_grad
 from bpkit.tensor import Tensor
 
-__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid"]
+__all__ = ["Module"]
+
+# what load_state_dict returns, as PyTorch's: the keys it skipped (only possible with strict=False)
+IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Module:
@@ -79,7 +82,7 @@ class Module:
             p.grad = None
 
     def train(self, mode=True):
-        """Set training mode here and in every sub-module; returns self. (No bpkit layer behaves differently yet.)"""
+        """Set training mode here and in every sub-module; returns self (Dropout and BatchNorm1d read it)."""
         if not isinstance(mode, bool):
             raise BpkitTypeError(f"train: mode must be True or False, got {type(mode).__name__}")
         key = (id(self), threading.get_ident())
@@ -97,6 +100,104 @@ class Module:
     def eval(self):
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
+
+    def register_buffer(self, name, array):
+        """Keep ``array`` (a numpy array, or None) as the buffer ``self.<name>``, as PyTorch's register_buffer.
+
+        A buffer is state that is not trained: it is in ``state_dict()`` (and so
+        saved and loaded) but not in ``parameters()``, so no optimizer changes
+        it. Assigning ``self.<name> = new_array`` later keeps it a buffer. A
+        buffer that is None (e.g. no running statistics) is left out of the state dict.
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise BpkitTypeError(f"register_buffer: name must be a non-empty string without '.', got {name!r}")
+        if isinstance(array, (Tensor, Module)):
+            raise BpkitTypeError(f"register_buffer: {name} must be a numpy array or None, not a "
+                                 f"{type(array).__name__} (a Tensor attribute is a parameter)")
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+        setattr(self, name, None if array is None else np.asarray(array))
+
+    def named_buffers(self):
+        """(name, array) for every buffer of this module and its sub-modules, e.g. ``("1.running_mean", a)``."""
+        return [(f"{prefix}.{name}" if prefix else name, b)
+                for prefix, m in self.named_modules() for name, b in m._own_buffers()]
+
+    def buffers(self):
+        """Every buffer (numpy array) of this module and its sub-modules."""
+        return [b for _, b in self.named_buffers()]
+
+    def _own_buffers(self):
+        for name in self.__dict__.get("_buffer_names", ()):
+            b = getattr(self, name, None)
+            if b is not None:
+                yield name, b
+
+    def _state_items(self):
+        """(key, Tensor or (module, buffer name)) in PyTorch's order: per module, its parameters, then its buffers."""
+        items = []
+        for prefix, m in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            items += [(dot + name, v) for name, v in m._named_members() if isinstance(v, Tensor)]
+            items += [(dot + name, (m, name)) for name, _ in m._own_buffers()]
+        return items
+
+    def state_dict(self):
+        """{key: numpy array} of every parameter and buffer, as copies, with PyTorch's keys.
+
+        Keys as in PyTorch: ``0.weight``, ``1.running_mean``, ``1.num_batches_tracked``.
+        Save with ``np.savez(path, **model.state_dict())`` and restore with
+        ``model.load_state_dict(np.load(path))``.
+        """
+        return {key: (v.data if isinstance(v, Tensor) else getattr(*v)).copy() for key, v in self._state_items()}
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the arrays of ``state_dict`` (a dict, or what ``np.load`` gives for an .npz) into this module.
+
+        Values are copied into the existing parameters and buffers (cast to
+        their dtype), so an optimizer that holds the parameters keeps working.
+        strict=True (default): the keys must match exactly; every missing,
+        unexpected and wrongly shaped key is named in one error and nothing is
+        changed. strict=False skips missing and unexpected keys (a wrong shape
+        still raises). Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+        """
+        if not isinstance(strict, bool):
+            raise BpkitTypeError(f"load_state_dict: strict must be True or False, got {type(strict).__name__}")
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise BpkitTypeError(f"load_state_dict: expected a dict of arrays (e.g. np.load('model.npz')), "
+                                 f"got {type(state_dict).__name__}")
+        own = dict(self._state_items())
+        given = {}
+        for key in state_dict.keys():
+            v = state_dict[key]
+            arr = np.asarray(v.data if isinstance(v, Tensor) else v)
+            if arr.dtype.kind not in "biuf":
+                raise BpkitTypeError(f"load_state_dict: {type(self).__name__}: {key} holds dtype {arr.dtype}, "
+                                     "not numbers")
+            given[str(key)] = arr
+        missing = [k for k in own if k not in given]
+        unexpected = [k for k in given if k not in own]
+        wrong = [f"{k} (expected {_shape(own[k])}, got {tuple(given[k].shape)})"
+                 for k in own if k in given and tuple(given[k].shape) != _shape(own[k])]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys " + ", ".join(unexpected))
+        if wrong:
+            problems.append("wrong shapes " + ", ".join(wrong))
+        if problems:
+            raise BpkitValueError(f"load_state_dict: {type(self).__name__}: " + "; ".join(problems))
+        with no_grad():
+            for key, v in own.items():
+                if key not in given:
+                    continue
+                if isinstance(v, Tensor):
+                    v.copy_(given[key])  # in place: counts up the version, as PyTorch's copy_
+                else:
+                    np.copyto(getattr(*v), given[key], casting="unsafe")
+        return IncompatibleKeys(missing, unexpected)
 
     def extra_repr(self):
         """The text inside the parentheses of ``repr``, e.g. ``in_features=3, out_features=4``."""
@@ -181,111 +282,5 @@ def _indent(text):
     return text.replace("\n", "\n  ")
 
 
-class Linear(Module):
-    """Affine layer y = x @ W.T + b, with PyTorch's shapes, default init and dtype.
-
-    x: (..., in_features) -> y: (..., out_features); weight: (out_features,
-    in_features); bias: (out_features,). Weight and bias start uniform in
-    [-1/sqrt(in_features), 1/sqrt(in_features)] (PyTorch's default, Kaiming-uniform
-    with a = sqrt(5)), so the output scale does not grow with the layer width.
-    Either size may be 0, as in PyTorch: with no input features the weight is
-    empty, the bias starts at zero and the output is the bias for every row.
-    dtype defaults to float32 as in PyTorch (half the memory, faster matmuls).
-    rng: np.random.Generator, int seed, or None (fresh entropy: not reproducible).
-    """
-
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
-        self.in_features = _size("in_features", in_features)
-        self.out_features = _size("out_features", out_features)
-        rng = np.random.default_rng(rng)
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0   # PyTorch's bias bound
-        self.weight = Tensor(rng.uniform(-bound, bound, (self.out_features, self.in_features)).astype(dtype),
-                             requires_grad=True)
-        self.bias = (Tensor(rng.uniform(-bound, bound, self.out_features).astype(dtype), requires_grad=True)
-                     if bias else None)
-
-    def forward(self, x):
-        """x: (..., in_features) Tensor (an ndarray is converted to the layer's dtype).
-
-        One graph node, ``functional.linear``, rather than transpose, matmul and add.
-        """
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.weight.dtype)
-        shape = tuple(x.shape)
-        if not shape or shape[-1] != self.in_features:
-            raise ShapeError(f"Linear({self.in_features} -> {self.out_features}): expected input with "
-                             f"{self.in_features} features in its last dimension, got shape {shape}")
-        return F.linear(x, self.weight, self.bias)
-
-    def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-def _size(arg, n):
-    """n as an int if it is a whole number >= 0 (a layer size); else a one-line bpkit error."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
-        text = repr(n)
-        shown = f" {text}" if len(text) <= 40 and "\n" not in text else ""
-        raise BpkitTypeError(f"Linear: {arg} must be an integer number of features, "
-                             f"got {type(n).__name__}{shown}")
-    if n < 0:
-        raise BpkitValueError(f"Linear: {arg} must be >= 0, got {n}")
-    return int(n)
-
-
-class Sequential(Module):
-    """Modules applied one after another: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``.
-
-    Indexable (``model[0]`` is the first layer, a slice gives a Sequential) and has ``len``.
-    """
-
-    def __init__(self, *modules):
-        for i, m in enumerate(modules):
-            if isinstance(m, type) and issubclass(m, Module):
-                raise BpkitTypeError(f"Sequential: argument {i} is the class {m.__name__}, not a layer; "
-                                     f"add parentheses: {m.__name__}()")
-            if not isinstance(m, Module):
-                raise BpkitTypeError(f"Sequential: argument {i} has type {type(m).__name__}, not a Module")
-        self.layers = list(modules)
-
-    def _named_members(self):
-        # the layers are named "0", "1", ... as in PyTorch ("0.weight"), not "layers.0"
-        others = [(k, v) for k, v in vars(self).items() if k != "layers"]
-        return _members([*((str(i), m) for i, m in enumerate(self.layers)), *others])
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return Sequential(*self.layers[index])
-        return self.layers[index]
-
-    def __len__(self):
-        return len(self.layers)
-
-    def __iter__(self):
-        return iter(self.layers)
-
-
-class ReLU(Module):
-    """max(0, x) elementwise; any shape."""
-
-    def forward(self, x):
-        return x.relu()
-
-
-class Tanh(Module):
-    """tanh(x) elementwise; any shape."""
-
-    def forward(self, x):
-        return x.tanh()
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise; any shape."""
-
-    def forward(self, x):
-        return x.sigmoid()
+def _shape(v):
+    return tuple((v.data if isinstance(v, Tensor) else getattr(*v)).shape)
