@@ -3,7 +3,18 @@ import numpy as np
 import pytest
 
 from bpkit import errors
-from bpkit.functional import cross_entropy, linear, log_softmax, mse_loss, softmax
+from bpkit.functional import (
+    batch_norm,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    dropout,
+    l1_loss,
+    layer_norm,
+    linear,
+    log_softmax,
+    mse_loss,
+    softmax,
+)
 from bpkit.gradcheck import gradcheck
 from bpkit.tensor import Tensor
 
@@ -163,3 +174,171 @@ def test_linear_wrong_shapes(shapes, words):
     with pytest.raises(errors.ShapeError) as info:
         linear(x, w, b)
     one_line(info, *words)
+
+
+# ------------------------------------------------ l1_loss, binary_cross_entropy_with_logits
+
+
+def test_l1_loss_value_and_gradient_is_sign_over_n():
+    target = W.copy()
+    target[0, 0] = X[0, 0]                     # a tie: PyTorch's gradient there is 0
+    np.testing.assert_allclose(l1_loss(Tensor(X), target).item(), np.abs(X - target).mean())
+    np.testing.assert_allclose(autograd(lambda t: l1_loss(t, target), X), np.sign(X - target) / X.size)
+    assert autograd(lambda t: l1_loss(t, target), X)[0, 0] == 0
+    assert l1_loss(Tensor(X), target, reduction="sum").item() == pytest.approx(np.abs(X - target).sum())
+    np.testing.assert_allclose(l1_loss(Tensor(X), target, reduction="none").data, np.abs(X - target))
+
+
+def ref_bce_with_logits(x, t):
+    """The textbook form, in float64 on moderate logits only (it overflows for large ones)."""
+    s = 1 / (1 + np.exp(-x))
+    return -(t * np.log(s) + (1 - t) * np.log(1 - s))
+
+
+def test_bce_with_logits_value_and_gradient_closed_form():
+    t = (RNG.random(X.shape) > 0.5).astype(float)
+    t[1, 1] = 0.25                                        # soft targets too
+    x = X.copy()
+    x[0, 0] = 0.0                                         # the kink of max(x, 0) and |x|: the gradient still is sigmoid - t
+    f = lambda z: binary_cross_entropy_with_logits(z, t)
+    np.testing.assert_allclose(f(Tensor(x)).item(), ref_bce_with_logits(x, t).mean(), rtol=1e-12)
+    np.testing.assert_allclose(autograd(f, x), (1 / (1 + np.exp(-x)) - t) / x.size, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(binary_cross_entropy_with_logits(Tensor(x), t, reduction="none").data,
+                               ref_bce_with_logits(x, t), rtol=1e-12)
+
+
+def test_bce_with_logits_is_finite_for_huge_logits():
+    x = np.array([1e4, -1e4, 1e4, -1e4, 50.0, -50.0])
+    t = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    xt = Tensor(x, requires_grad=True)
+    loss = binary_cross_entropy_with_logits(xt, t, reduction="none")
+    loss.sum().backward()
+    assert np.all(np.isfinite(loss.data)) and np.all(np.isfinite(xt.grad))
+    np.testing.assert_allclose(loss.data, [0, 0, 1e4, 1e4, 0, 0], atol=1e-20)     # confident and right: 0; wrong: |x|
+    np.testing.assert_allclose(np.asarray(xt.grad), [0, 0, 1, -1, 0, 0], atol=1e-20)
+
+
+@pytest.mark.parametrize("f", [l1_loss, binary_cross_entropy_with_logits])
+def test_new_losses_pass_gradcheck_and_refuse_mismatched_shapes(f):
+    t = RNG.random(X.shape)
+    assert gradcheck(lambda z: f(z, t), Tensor(X + 0.01, requires_grad=True), raise_on_failure=True)
+    with pytest.raises(errors.ShapeError) as info:
+        f(Tensor(X), t[:, :1])
+    assert f.__name__ in str(info.value) and "(4, 5)" in str(info.value) and "(4, 1)" in str(info.value)
+    with pytest.raises(errors.BpkitTypeError, match="reduction"):
+        f(Tensor(X), t, reduction="avg")
+
+
+# ------------------------------------------------------------------------------ dropout
+
+
+def test_dropout_scales_kept_entries_and_is_reproducible():
+    x = np.arange(1.0, 2001.0).reshape(40, 50)
+    y = dropout(Tensor(x), p=0.25, rng=0).data
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x[kept] / 0.75)                  # inverted dropout: 1 / (1 - p)
+    assert 0.70 < kept.mean() < 0.80
+    np.testing.assert_array_equal(dropout(Tensor(x), p=0.25, rng=0).data, y)            # same seed, same mask
+    assert not np.array_equal(dropout(Tensor(x), p=0.25, rng=1).data, y)
+    xt = Tensor(x, requires_grad=True)
+    dropout(xt, p=0.25, rng=0).sum().backward()
+    np.testing.assert_allclose(np.asarray(xt.grad), kept / 0.75)          # the gradient is the scaled mask
+
+
+def test_dropout_eval_p0_and_p1():
+    x = Tensor(X, requires_grad=True)
+    assert dropout(x, 0.5, training=False) is x                          # identity, as in PyTorch
+    np.testing.assert_array_equal(dropout(x, 0.0, rng=0).data, X)
+    np.testing.assert_array_equal(dropout(x, 1.0, rng=0).data, np.zeros_like(X))
+    assert dropout(Tensor(X.astype(np.float32)), 0.5, rng=0).dtype == np.float32
+
+
+def test_dropout_gradcheck_with_a_fixed_mask():
+    x = Tensor(X, requires_grad=True)
+    assert gradcheck(lambda z: dropout(z, 0.3, rng=np.random.default_rng(5)), x, raise_on_failure=True)
+    assert gradcheck(lambda z: dropout(z, 0.3, training=False), x, raise_on_failure=True)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
+def test_dropout_p_out_of_range(p):
+    with pytest.raises(errors.BpkitValueError) as info:
+        dropout(Tensor(X), p)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("dropout:") and "between 0 and 1" in msg
+
+
+# --------------------------------------------------------------------------- batch_norm
+
+
+def ref_batch_norm(x, w, b, eps=1e-5):
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
+    m, v = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    return (x - m) / np.sqrt(v + eps) * w.reshape(shape) + b.reshape(shape)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5)])
+def test_batch_norm_training_values_running_update_and_gradcheck(shape):
+    x = RNG.normal(2.0, 3.0, size=shape)
+    w, b = RNG.normal(size=3), RNG.normal(size=3)
+    rm, rv = np.full(3, 0.5), np.full(3, 2.0)
+    y = batch_norm(Tensor(x), rm, rv, Tensor(w), Tensor(b), training=True, momentum=0.2)
+    np.testing.assert_allclose(y.data, ref_batch_norm(x, w, b), rtol=1e-12, atol=1e-12)
+    axes = (0,) if len(shape) == 2 else (0, 2)
+    np.testing.assert_allclose(rm, 0.8 * 0.5 + 0.2 * x.mean(axis=axes))
+    np.testing.assert_allclose(rv, 0.8 * 2.0 + 0.2 * x.var(axis=axes, ddof=1))   # unbiased in the running var
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    assert gradcheck(lambda x_, w_, b_: batch_norm(x_, None, None, w_, b_, training=True), *ts,
+                     raise_on_failure=True)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5)])
+def test_batch_norm_eval_uses_running_stats_and_gradcheck(shape):
+    x = RNG.normal(size=shape)
+    w, b = RNG.normal(size=3), RNG.normal(size=3)
+    rm, rv = RNG.normal(size=3), RNG.random(3) + 0.5
+    s = (1, 3) if len(shape) == 2 else (1, 3, 1)
+    y = batch_norm(Tensor(x), rm, rv, Tensor(w), Tensor(b))
+    np.testing.assert_allclose(y.data, (x - rm.reshape(s)) / np.sqrt(rv.reshape(s) + 1e-5) * w.reshape(s)
+                               + b.reshape(s), rtol=1e-12)
+    before = (rm.copy(), rv.copy())
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    assert gradcheck(lambda x_, w_, b_: batch_norm(x_, rm, rv, w_, b_), *ts, raise_on_failure=True)
+    np.testing.assert_array_equal(rm, before[0])                          # eval reads them, never writes
+    np.testing.assert_array_equal(rv, before[1])
+
+
+def test_batch_norm_errors():
+    with pytest.raises(errors.BpkitValueError, match=r"Expected more than 1 value per channel when training, "
+                                                     r"got input size \(1, 3\)"):
+        batch_norm(Tensor(np.ones((1, 3))), None, None, training=True)
+    with pytest.raises(errors.ShapeError, match=r"batch_norm: running_mean must have shape \(3,\)"):
+        batch_norm(Tensor(np.ones((2, 3))), np.zeros(4), np.ones(4))
+    with pytest.raises(errors.ShapeError, match="expected 2D"):
+        batch_norm(Tensor(np.ones((2, 3, 4, 5))), None, None, training=True)
+
+
+# --------------------------------------------------------------------------- layer_norm
+
+
+@pytest.mark.parametrize("ns", [5, (4, 5)])
+def test_layer_norm_values_and_gradcheck(ns):
+    x = RNG.normal(1.0, 2.0, size=(2, 3, 4, 5))
+    k = 1 if isinstance(ns, int) else len(ns)
+    wshape = x.shape[-k:]
+    w, b = RNG.normal(size=wshape), RNG.normal(size=wshape)
+    axes = tuple(range(4 - k, 4))
+    ref = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + 1e-5) * w + b
+    np.testing.assert_allclose(layer_norm(Tensor(x), ns, Tensor(w), Tensor(b)).data, ref, rtol=1e-12, atol=1e-12)
+    ts = [Tensor(a, requires_grad=True) for a in (x[0, 0], w, b)]
+    assert gradcheck(lambda x_, w_, b_: layer_norm(x_, ns, w_, b_), *ts, raise_on_failure=True)
+
+
+def test_layer_norm_shape_mismatch():
+    with pytest.raises(errors.ShapeError) as info:
+        layer_norm(Tensor(np.ones((2, 4))), 3)
+    msg = str(info.value)
+    assert "\n" not in msg and "normalized_shape=[3]" in msg and "(2, 4)" in msg
+    with pytest.raises(errors.ShapeError, match="weight must have shape"):
+        layer_norm(Tensor(np.ones((2, 3))), 3, np.ones(4))
+
