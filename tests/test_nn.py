@@ -1,9 +1,12 @@
-"""bpkit.nn: parameter discovery, zero_grad, Linear's shapes/init/dtype/errors, Sequential, activations."""
+"""bpkit.nn: parameter discovery, zero_grad, Linear's shapes/init/dtype/errors, Sequential, activations,
+Dropout, BatchNorm1d, LayerNorm, buffers and the state dict."""
 import numpy as np
 import pytest
 
 from bpkit import errors
-from bpkit.nn import Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from bpkit.gradcheck import gradcheck
+from bpkit.nn import BatchNorm1d, Dropout, LayerNorm, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from bpkit.optim import SGD
 from bpkit.tensor import Tensor, no_grad
 
 
@@ -273,3 +276,245 @@ def one_line(info, *words):
     assert "\n" not in msg, msg
     for w in words:
         assert w in msg, (w, msg)
+
+
+def one_line(info, *words):
+    """The error's message is one line and contains each of words."""
+    msg = str(info.value)
+    assert "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+# ------------------------------------------------------------------------------ Dropout
+
+
+def test_dropout_layer_masks_are_reproducible_from_a_seed_and_eval_is_identity():
+    x = Tensor(np.ones((20, 30)))
+    a, b = Dropout(0.4, rng=7), Dropout(0.4, rng=7)
+    ya1, ya2 = a(x).data, a(x).data
+    np.testing.assert_array_equal(ya1, b(x).data)                    # same seed, same sequence of masks
+    np.testing.assert_array_equal(ya2, b(x).data)
+    assert not np.array_equal(ya1, ya2)                              # a fresh mask on every call
+    assert set(np.unique(ya1)) == {0.0, 1 / 0.6}
+    assert a.eval()(x) is x
+    assert repr(a) == "Dropout(p=0.4)" and a.parameters() == []
+    with pytest.raises(errors.BpkitValueError) as info:
+        Dropout(1.2)
+    one_line(info, "Dropout", "between 0 and 1", "1.2")
+
+
+def test_dropout_layer_gradcheck_train_and_eval():
+    x = Tensor(np.random.default_rng(0).normal(size=(5, 4)), requires_grad=True)
+    layer = Dropout(0.5, rng=3)
+    # a fixed mask: every call of fn draws from a generator seeded the same way
+    assert gradcheck(lambda z: Dropout(0.5, rng=3)(z), x, raise_on_failure=True)
+    assert gradcheck(lambda z: layer.eval()(z), x, raise_on_failure=True)
+
+
+# -------------------------------------------------------------------------- BatchNorm1d
+
+
+def batches(shape, n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(1.5, 2.0, size=shape) for _ in range(n)]
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (5, 3, 4)])
+@pytest.mark.parametrize("momentum", [0.1, 0.3, None])
+def test_batchnorm_running_stats_follow_pytorchs_update_by_hand(shape, momentum):
+    bn = BatchNorm1d(3, momentum=momentum, dtype=np.float64)
+    mean, var = np.zeros(3), np.ones(3)
+    axes = (0,) if len(shape) == 2 else (0, 2)
+    for k, x in enumerate(batches(shape), start=1):
+        y = bn(Tensor(x))
+        # training output: the batch's own mean and biased variance
+        s = (1, 3) if len(shape) == 2 else (1, 3, 1)
+        np.testing.assert_allclose(y.data, (x - x.mean(axis=axes).reshape(s))
+                                   / np.sqrt(x.var(axis=axes).reshape(s) + 1e-5), rtol=1e-10, atol=1e-12)
+        m = 1.0 / k if momentum is None else momentum                  # None: the cumulative average
+        mean = (1 - m) * mean + m * x.mean(axis=axes)
+        var = (1 - m) * var + m * x.var(axis=axes, ddof=1)            # running variance: unbiased
+    np.testing.assert_allclose(bn.running_mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, var, rtol=1e-12)
+    assert bn.num_batches_tracked == 4 and bn.num_batches_tracked.dtype == np.int64
+    bn.eval()
+    x = batches(shape, 1, seed=9)[0]
+    s = (1, 3) if len(shape) == 2 else (1, 3, 1)
+    np.testing.assert_allclose(bn(Tensor(x)).data, (x - mean.reshape(s)) / np.sqrt(var.reshape(s) + 1e-5),
+                               rtol=1e-10)
+    assert bn.num_batches_tracked == 4                                 # eval leaves the statistics alone
+    np.testing.assert_allclose(bn.running_mean, mean, rtol=1e-12)
+
+
+def test_batchnorm_defaults_buffers_and_repr():
+    bn = BatchNorm1d(4)
+    assert bn.weight.dtype == np.float32 and np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    assert bn.parameters() == [bn.weight, bn.bias]                     # buffers are not parameters
+    assert [n for n, _ in bn.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
+    assert np.all(bn.running_mean == 0) and np.all(bn.running_var == 1) and bn.running_var.dtype == np.float32
+    assert repr(bn) == "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    bare = BatchNorm1d(4, affine=False, track_running_stats=False)
+    assert bare.parameters() == [] and bare.buffers() == [] and bare.state_dict() == {}
+    x = np.random.default_rng(0).normal(size=(6, 4))
+    np.testing.assert_allclose(bare.eval()(Tensor(x)).data, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5)])
+def test_batchnorm_gradcheck_train_and_eval(shape):
+    bn = BatchNorm1d(3, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    bn.weight.data[:] = rng.normal(size=3)
+    bn.bias.data[:] = rng.normal(size=3)
+    x = Tensor(rng.normal(size=shape), requires_grad=True)
+    assert gradcheck(lambda x_, w, b: bn(x_), x, bn.weight, bn.bias, raise_on_failure=True)
+    bn.eval()
+    assert gradcheck(lambda x_, w, b: bn(x_), x, bn.weight, bn.bias, raise_on_failure=True)
+
+
+def test_batchnorm_errors_are_one_line():
+    bn = BatchNorm1d(3)
+    with pytest.raises(errors.BpkitValueError) as info:
+        bn(Tensor(np.ones((1, 3))))
+    one_line(info, "Expected more than 1 value per channel when training, got input size (1, 3)")
+    assert bn.num_batches_tracked == 0                                # nothing counted for a refused batch
+    bn.eval()(Tensor(np.ones((1, 3))))                                  # eval: a batch of one is fine
+    with pytest.raises(errors.ShapeError) as info:
+        bn(Tensor(np.ones((2, 4))))
+    one_line(info, "BatchNorm1d(3)", "3 channels", "(2, 4)")
+    with pytest.raises(errors.ShapeError) as info:
+        bn(Tensor(np.ones((2, 3, 4, 5))))
+    one_line(info, "2D", "3D", "(2, 3, 4, 5)")
+    with pytest.raises(errors.BpkitValueError) as info:
+        BatchNorm1d(0)
+    one_line(info, "num_features")
+
+
+def test_batchnorm_buffers_are_not_trained_by_an_optimizer():
+    model = Sequential(Linear(3, 4, rng=0), BatchNorm1d(4))
+    opt = SGD(model.parameters(), lr=0.1)
+    model(Tensor(np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32))).sum().backward()
+    before = model[1].running_mean.copy()
+    opt.step()
+    np.testing.assert_array_equal(model[1].running_mean, before)
+    assert len(opt.params) == 4                                         # two weights, two biases: no buffer
+
+
+# ---------------------------------------------------------------------------- LayerNorm
+
+
+def test_layernorm_values_defaults_and_gradcheck():
+    ln = LayerNorm((3, 4), dtype=np.float64)
+    assert ln.weight.shape == ln.bias.shape == (3, 4)
+    assert repr(ln) == "LayerNorm((3, 4), eps=1e-05, elementwise_affine=True)"
+    rng = np.random.default_rng(2)
+    ln.weight.data[:] = rng.normal(size=(3, 4))
+    ln.bias.data[:] = rng.normal(size=(3, 4))
+    x = Tensor(rng.normal(size=(2, 3, 4)), requires_grad=True)
+    xs = x.data
+    ref = ((xs - xs.mean(axis=(1, 2), keepdims=True)) / np.sqrt(xs.var(axis=(1, 2), keepdims=True) + 1e-5)
+           * ln.weight.data + ln.bias.data)
+    np.testing.assert_allclose(ln(x).data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(ln.eval()(x).data, ln.train()(x).data)       # no mode dependence
+    assert gradcheck(lambda x_, w, b: ln(x_), x, ln.weight, ln.bias, raise_on_failure=True)
+    assert LayerNorm(4, elementwise_affine=False).parameters() == []
+    assert LayerNorm(4)(Tensor(np.ones((1, 4)))).shape == (1, 4)                   # a batch of one is fine
+
+
+def test_layernorm_shape_mismatch_is_one_line():
+    with pytest.raises(errors.ShapeError) as info:
+        LayerNorm(5)(Tensor(np.ones((2, 4))))
+    one_line(info, "LayerNorm", "[*, 5]", "(2, 4)")
+    with pytest.raises(errors.BpkitValueError) as info:
+        LayerNorm(0)
+    one_line(info, "normalized_shape")
+
+
+# ---------------------------------------------------------------------------- state dict
+
+
+def make_model(seed):
+    return Sequential(Linear(3, 8, rng=seed), BatchNorm1d(8), ReLU(), Dropout(0.2, rng=seed), LayerNorm(8),
+                      Linear(8, 2, rng=seed + 1))
+
+
+def test_state_dict_keys_are_pytorchs_and_values_are_copies():
+    model = make_model(0)
+    sd = model.state_dict()
+    assert list(sd) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                        "1.num_batches_tracked", "4.weight", "4.bias", "5.weight", "5.bias"]
+    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    sd["0.weight"][...] = 99
+    sd["1.running_mean"][...] = 99
+    assert not np.any(model[0].weight.data == 99) and not np.any(model[1].running_mean == 99)
+
+
+def test_state_dict_round_trip_through_savez_gives_identical_outputs(tmp_path):
+    model = make_model(0)
+    opt = SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    for _ in range(3):                                        # train a little: parameters and statistics move
+        opt.zero_grad()
+        model(Tensor(rng.normal(size=(16, 3)).astype(np.float32))).sum().backward()
+        opt.step()
+    path = tmp_path / "model.npz"
+    np.savez(path, **model.state_dict())
+    fresh = make_model(5)
+    fresh.load_state_dict(np.load(path))
+    x = Tensor(rng.normal(size=(4, 3)).astype(np.float32))
+    model.eval(), fresh.eval()
+    np.testing.assert_array_equal(fresh(x).data, model(x).data)
+    assert fresh[1].num_batches_tracked == 3
+    for (k, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=k)
+
+
+def test_load_state_dict_copies_into_the_same_tensors():
+    model, other = make_model(0), make_model(1)
+    w = model[0].weight
+    version = w._version
+    model.load_state_dict(other.state_dict())
+    assert model[0].weight is w and w._version > version                  # an optimizer keeps working
+    np.testing.assert_array_equal(w.data, other[0].weight.data)
+
+
+def test_load_state_dict_strict_names_every_problem_in_one_line():
+    model = make_model(0)
+    sd = model.state_dict()
+    del sd["1.running_var"], sd["5.bias"]
+    sd["extra.weight"] = np.zeros(3)
+    sd["0.weight"] = np.zeros((8, 4))
+    before = model[1].running_mean.copy(), model[0].bias.data.copy()
+    with pytest.raises(errors.BpkitValueError) as info:
+        model.load_state_dict(sd)
+    one_line(info, "load_state_dict", "Sequential", "missing keys 1.running_var, 5.bias",
+             "unexpected keys extra.weight", "0.weight (expected (8, 3), got (8, 4))")
+    np.testing.assert_array_equal(model[0].bias.data, before[1])             # nothing was loaded
+    sd["0.weight"] = np.zeros((8, 3))
+    result = model.load_state_dict(sd, strict=False)
+    assert result.missing_keys == ["1.running_var", "5.bias"] and result.unexpected_keys == ["extra.weight"]
+    assert np.all(model[0].weight.data == 0)
+    with pytest.raises(errors.BpkitTypeError) as info:
+        model.load_state_dict([1, 2])
+    one_line(info, "load_state_dict", "dict")
+
+
+def test_register_buffer_in_a_learners_module():
+    class Counter(Module):
+        def __init__(self):
+            self.lin = Linear(2, 2, rng=0)
+            self.register_buffer("seen", np.zeros(2))
+
+        def forward(self, x):
+            self.seen = self.seen + 1                                # reassigned: still a buffer
+            return self.lin(x)
+
+    c = Counter()
+    c(Tensor(np.ones((1, 2), dtype=np.float32)))
+    assert c.parameters() == [c.lin.weight, c.lin.bias]
+    assert list(c.state_dict()) == ["seen", "lin.weight", "lin.bias"]
+    np.testing.assert_array_equal(c.state_dict()["seen"], [1, 1])
+    with pytest.raises(errors.BpkitTypeError) as info:
+        c.register_buffer("w", Tensor(np.ones(2)))
+    one_line(info, "register_buffer", "Tensor")
+
