@@ -518,3 +518,16 @@ def test_register_buffer_in_a_learners_module():
         c.register_buffer("w", Tensor(np.ones(2)))
     one_line(info, "register_buffer", "Tensor")
 
+
+
+def test_state_dict_names_a_shared_layer_at_each_place_and_survives_cycles():
+    shared = Linear(2, 2, rng=0)
+    model = Sequential(shared, ReLU(), shared)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]   # as PyTorch's
+    assert len(model.parameters()) == 2                                                # each tensor once
+    m = Block()
+    assert list(m.state_dict()) == ["scale", "first.weight", "first.bias", "stack.0.weight", "stack.0.bias",
+                                    "stack.1.weight", "stack.1.bias", "head.1.weight", "head.1.bias"]
+    m.head.parent = m                                                   # a back-reference ends the walk
+    assert len(m.state_dict()) == 9
+    m.load_state_dict(m.state_dict())

@@ -135,9 +135,14 @@ class Module:
                 yield name, b
 
     def _state_items(self):
-        """(key, Tensor or (module, buffer name)) in PyTorch's order: per module, its parameters, then its buffers."""
+        """(key, Tensor or (module, buffer name)) in PyTorch's order: per module, its parameters, then its buffers.
+
+        As PyTorch's state_dict, a layer used in two places is saved under both
+        names (``0.weight`` and ``1.weight``); a module that refers back to one
+        that contains it (a cycle) is not followed.
+        """
         items = []
-        for prefix, m in self.named_modules():
+        for prefix, m in _module_places(self):
             dot = f"{prefix}." if prefix else ""
             items += [(dot + name, v) for name, v in m._named_members() if isinstance(v, Tensor)]
             items += [(dot + name, (m, name)) for name, _ in m._own_buffers()]
@@ -275,6 +280,31 @@ def _walk(root):
                     break
         else:
             stack.pop()
+    return found
+
+
+def _module_places(root):
+    """(name, Module) for root and every place a module sits under it, depth first in definition order.
+
+    Unlike ``_walk`` a shared module comes at each of its places (PyTorch's
+    state_dict walk); only a module already on the path from root (a cycle)
+    is skipped. An explicit stack with enter/leave marks: nesting depth is unlimited.
+    """
+    found, on_path = [], set()
+    stack = [(False, "", root)]
+    while stack:
+        leaving, prefix, m = stack.pop()
+        if leaving:
+            on_path.discard(id(m))
+            continue
+        if id(m) in on_path:
+            continue
+        found.append((prefix, m))
+        on_path.add(id(m))
+        stack.append((True, prefix, m))
+        dot = f"{prefix}." if prefix else ""
+        kids = [(dot + name, c) for name, c in m._named_members() if isinstance(c, Module)]
+        stack.extend((False, name, c) for name, c in reversed(kids))
     return found
 
 

@@ -15,9 +15,12 @@ def _as_input(x, dtype):
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
-def _positive_float(value, name, op):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not value > 0:
-        raise BpkitValueError(f"{op}: {name} must be a positive number, got {value!r:.40}")
+def _number(value, name, op):
+    """value as a float if it is a real number >= 0 (eps, momentum); else a one-line bpkit error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise BpkitTypeError(f"{op}: {name} must be a number, got {type(value).__name__}")
+    if not value >= 0:
+        raise BpkitValueError(f"{op}: {name} must be >= 0, got {value}")
     return float(value)
 
 
@@ -41,8 +44,8 @@ class BatchNorm1d(Module):
         if num_features < 1:
             raise BpkitValueError(f"BatchNorm1d: num_features must be >= 1, got {num_features}")
         self.num_features = int(num_features)
-        self.eps = _positive_float(eps, "eps", "BatchNorm1d")
-        self.momentum = None if momentum is None else float(momentum)
+        self.eps = _number(eps, "eps", "BatchNorm1d")
+        self.momentum = None if momentum is None else _number(momentum, "momentum", "BatchNorm1d")
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         c = self.num_features
         self.weight = Tensor(np.ones(c, dtype), requires_grad=True) if affine else None
@@ -85,7 +88,7 @@ class BatchNorm1d(Module):
                             self.weight, self.bias, batch_stats, factor, self.eps)
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}, affine={self.affine}, "
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
@@ -100,7 +103,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float32):
         self.normalized_shape = F._normalized_shape(normalized_shape, "LayerNorm")
-        self.eps = _positive_float(eps, "eps", "LayerNorm")
+        self.eps = _number(eps, "eps", "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
         ns = self.normalized_shape
         self.weight = Tensor(np.ones(ns, dtype), requires_grad=True) if elementwise_affine else None
@@ -115,4 +118,5 @@ class LayerNorm(Module):
         return F.layer_norm(x, ns, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps:g}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+                + ("" if self.bias is not None or not self.elementwise_affine else ", bias=False"))
