@@ -37,6 +37,11 @@ class Module:
     child that refers back to its parent ends the walk instead of looping.
     ``parameters()``, ``modules()`` and the ``named_*`` methods return lists
     (PyTorch's return generators; ``list(...)`` and ``for`` work on both).
+
+    Buffers: numpy arrays named with ``register_buffer`` (BatchNorm1d's running
+    statistics). They are not Tensors, so ``parameters()`` and the optimizers
+    never see them; ``state_dict()``/``load_state_dict()`` save and restore
+    parameters and buffers together, under PyTorch's keys.
     """
 
     training = True

@@ -47,6 +47,7 @@ class BatchNorm1d(Module):
         self.eps = _number(eps, "eps", "BatchNorm1d")
         self.momentum = None if momentum is None else _number(momentum, "momentum", "BatchNorm1d")
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        self.dtype = np.dtype(dtype)      # what an ndarray input becomes (a Tensor keeps its own)
         c = self.num_features
         self.weight = Tensor(np.ones(c, dtype), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(c, dtype), requires_grad=True) if affine else None
@@ -66,7 +67,7 @@ class BatchNorm1d(Module):
             self.num_batches_tracked[...] = 0
 
     def forward(self, x):
-        x = _as_input(x, self.weight.dtype if self.affine else np.float32)
+        x = _as_input(x, self.dtype)
         shape = tuple(x.shape)
         if len(shape) not in (2, 3):
             raise ShapeError(f"BatchNorm1d: expected 2D (N, C) or 3D (N, C, L) input, got shape {shape}")
@@ -105,12 +106,13 @@ class LayerNorm(Module):
         self.normalized_shape = F._normalized_shape(normalized_shape, "LayerNorm")
         self.eps = _number(eps, "eps", "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
+        self.dtype = np.dtype(dtype)      # what an ndarray input becomes (a Tensor keeps its own)
         ns = self.normalized_shape
         self.weight = Tensor(np.ones(ns, dtype), requires_grad=True) if elementwise_affine else None
         self.bias = Tensor(np.zeros(ns, dtype), requires_grad=True) if elementwise_affine and bias else None
 
     def forward(self, x):
-        x = _as_input(x, self.weight.dtype if self.weight is not None else np.float32)
+        x = _as_input(x, self.dtype)
         ns, shape = self.normalized_shape, tuple(x.shape)
         if shape[len(shape) - len(ns):] != ns or len(shape) < len(ns):
             raise ShapeError(f"LayerNorm{ns}: expected input with shape [*, {', '.join(map(str, ns))}], "
