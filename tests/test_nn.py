@@ -517,6 +517,15 @@ def test_register_buffer_in_a_learners_module():
     with pytest.raises(errors.BpkitTypeError) as info:
         c.register_buffer("w", Tensor(np.ones(2)))
     one_line(info, "register_buffer", "Tensor")
+    with pytest.raises(errors.BpkitValueError) as info:
+        c.register_buffer("lin", np.zeros(2))
+    one_line(info, "register_buffer", "already has an attribute 'lin'")
+    c.seen = 2.0                                                     # a plain number is saved and loaded too
+    sd = c.state_dict()
+    assert sd["seen"].shape == () and sd["seen"] == 2.0
+    c.seen = 5.0
+    c.load_state_dict(sd)
+    assert c.seen == 2.0
 
 
 

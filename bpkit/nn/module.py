@@ -120,6 +120,8 @@ class Module:
             raise BpkitTypeError(f"register_buffer: {name} must be a numpy array or None, not a "
                                  f"{type(array).__name__} (a Tensor attribute is a parameter)")
         names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names and hasattr(self, name):
+            raise BpkitValueError(f"register_buffer: {type(self).__name__} already has an attribute {name!r}")
         if name not in names:
             names.append(name)
         setattr(self, name, None if array is None else np.asarray(array))
@@ -160,7 +162,7 @@ class Module:
         Save with ``np.savez(path, **model.state_dict())`` and restore with
         ``model.load_state_dict(np.load(path))``.
         """
-        return {key: (v.data if isinstance(v, Tensor) else getattr(*v)).copy() for key, v in self._state_items()}
+        return {key: np.array(v.data if isinstance(v, Tensor) else getattr(*v)) for key, v in self._state_items()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the arrays of ``state_dict`` (a dict, or what ``np.load`` gives for an .npz) into this module.
@@ -205,8 +207,10 @@ class Module:
                     continue
                 if isinstance(v, Tensor):
                     v.copy_(given[key])  # in place: counts up the version, as PyTorch's copy_
-                else:
-                    np.copyto(getattr(*v), given[key], casting="unsafe")
+                elif isinstance(getattr(*v), np.ndarray):
+                    np.copyto(getattr(*v), given[key], casting="unsafe")   # in place: views of it see it
+                else:                                     # a buffer reassigned to a plain number
+                    setattr(*v, given[key].copy())
         return IncompatibleKeys(missing, unexpected)
 
     def extra_repr(self):
@@ -318,4 +322,4 @@ def _indent(text):
 
 
 def _shape(v):
-    return tuple((v.data if isinstance(v, Tensor) else getattr(*v)).shape)
+    return tuple(np.shape(v.data if isinstance(v, Tensor) else getattr(*v)))
