@@ -199,7 +199,7 @@ def test_bce_with_logits_value_and_gradient_closed_form():
     t = (RNG.random(X.shape) > 0.5).astype(float)
     t[1, 1] = 0.25                                        # soft targets too
     x = X.copy()
-    x[0, 0] = 0.0                                         # the kink of max(x, 0) and |x|: the gradient still is sigmoid - t
+    x[0, 0] = 0.0                       # the kink of max(x, 0) and |x|: the gradient still is sigmoid - t
     f = lambda z: binary_cross_entropy_with_logits(z, t)
     np.testing.assert_allclose(f(Tensor(x)).item(), ref_bce_with_logits(x, t).mean(), rtol=1e-12)
     np.testing.assert_allclose(autograd(f, x), (1 / (1 + np.exp(-x)) - t) / x.size, rtol=1e-10, atol=1e-15)

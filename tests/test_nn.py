@@ -278,14 +278,6 @@ def one_line(info, *words):
         assert w in msg, (w, msg)
 
 
-def one_line(info, *words):
-    """The error's message is one line and contains each of words."""
-    msg = str(info.value)
-    assert "\n" not in msg, msg
-    for w in words:
-        assert w in msg, (w, msg)
-
-
 # ------------------------------------------------------------------------------ Dropout
 
 
