@@ -266,10 +266,13 @@ def test_onecycle_landmarks_and_stored_lrs():
 @given(T=st.integers(12, 60), pct_start=st.floats(0.1, 0.9), three_phase=st.booleans(),
        anneal=st.sampled_from(["cos", "linear"]))
 def test_onecycle_property(T, pct_start, three_phase, anneal):
-    if pct_start * T - 1 == 0:
-        return                                     # refused (see test_bad_input)
     opt = FakeAdam(lrs=(0.1,))
-    sched = OneCycleLR(opt, 0.7, total_steps=T, pct_start=pct_start, three_phase=three_phase, anneal_strategy=anneal)
+    try:
+        sched = OneCycleLR(opt, 0.7, total_steps=T, pct_start=pct_start, three_phase=three_phase,
+                           anneal_strategy=anneal)
+    except errors.BpkitValueError as e:           # a phase of no length: refused (see test_bad_input)
+        assert "of the cycle no steps" in str(e)
+        return
     for t in range(T):
         lr, mom = onecycle(t, 0.7, T, pct_start=pct_start, anneal=anneal, three_phase=three_phase)
         np.testing.assert_allclose(opt.param_groups[0]["lr"], lr, rtol=1e-9)
@@ -374,6 +377,45 @@ def test_get_lr_outside_step_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sched.step()                               # no warning inside step()
+
+
+class Param:
+    """A parameter as the schedulers see it: only its version counter, which an optimizer step counts up."""
+
+    def __init__(self):
+        self._version = 0
+
+
+class FakeSGDWithParams(FakeSGD):
+    def __init__(self):
+        super().__init__()
+        for group in self.param_groups:
+            group["params"] = [Param()]
+
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p._version += 1
+
+
+def test_scheduler_step_before_optimizer_step_warns():
+    opt = FakeSGDWithParams()
+    sched = StepLR(opt, 3)
+    with pytest.warns(UserWarning, match="before `optimizer.step..`"):
+        sched.step()
+    with warnings.catch_warnings():               # only the first step is checked, as in PyTorch
+        warnings.simplefilter("error")
+        sched.step()
+
+
+def test_right_order_does_not_warn():
+    opt = FakeSGDWithParams()
+    sched = SequentialLR(opt, [LinearLR(opt, 0.5, total_iters=2), StepLR(opt, 3)], milestones=[2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(opt, sched, 10)
+        opt2 = FakeSGDWithParams()
+        run(opt2, CosineAnnealingLR(opt2, 5), 10)
 
 
 def make_all(opt):
@@ -513,7 +555,11 @@ BAD = [
     (lambda: OneCycleLR(FakeSGD(), 1.0, total_steps=10, pct_start=1.2), errors.BpkitValueError,
      "pct_start must be in [0, 1]"),
     (lambda: OneCycleLR(FakeSGD(), 1.0, total_steps=10, pct_start=0.1), errors.BpkitValueError,
-     "leaves the warm-up phase a single step"),
+     "pct_start=0.1 with total_steps=10 leaves phase 1 of the cycle no steps"),
+    (lambda: OneCycleLR(FakeSGD(), 1.0, total_steps=10, pct_start=1.0), errors.BpkitValueError,
+     "pct_start=1.0 with total_steps=10 leaves phase 2 of the cycle no steps"),
+    (lambda: OneCycleLR(FakeSGD(), 1.0, total_steps=4, pct_start=0.625, three_phase=True), errors.BpkitValueError,
+     "leaves phase 3 of the cycle no steps"),
     (lambda: OneCycleLR(FakeSGD(), 1.0, total_steps=10, anneal_strategy="cosine"), errors.BpkitValueError,
      "anneal_strategy must be 'cos' or 'linear', got 'cosine'"),
     (lambda: OneCycleLR(FakeSGD(), [1.0, 2.0, 3.0], total_steps=10), errors.BpkitValueError,

@@ -133,6 +133,7 @@ class LRScheduler:
     def _initial_step(self):
         """The step construction does: last_epoch -1 -> 0 (``_is_initial`` tells get_lr it is this one)."""
         self._step_count = 0
+        self._versions_at_start = self._param_versions()
         self._is_initial = True
         try:
             self.step()
@@ -153,9 +154,27 @@ class LRScheduler:
         return None
 
     def step(self):
-        """Advance the schedule by one: call it after ``optimizer.step()``."""
+        """Advance the schedule by one: call it after ``optimizer.step()``.
+
+        The first call warns (as PyTorch does) if no optimizer step has changed a
+        parameter since construction: called first, it skips eta_0. bpkit sees
+        this in the parameters' version counters, which every optimizer step
+        counts up, instead of patching ``optimizer.step`` as PyTorch does.
+        """
+        if self._step_count == 1:
+            versions = self._param_versions()
+            if versions is not None and versions == self._versions_at_start:
+                warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`: call "
+                              "`optimizer.step()` first, or the first value of the learning-rate schedule "
+                              "is skipped", UserWarning, stacklevel=2)
         self._step_count += 1
         self._update_lr()
+
+    def _param_versions(self):
+        """The sum of the params' ``_version`` counters (None if no param in the groups has one)."""
+        versions = [p._version for group in self.optimizer.param_groups
+                    for p in group.get("params", ()) if hasattr(p, "_version")]
+        return sum(versions) if versions else None
 
     def _update_lr(self, epoch=None):
         """last_epoch += 1 and the recursive get_lr(); or (epoch given) jump there with the closed form."""
@@ -427,9 +446,6 @@ class OneCycleLR(LRScheduler):
         final_div_factor = _real(name, "final_div_factor", final_div_factor, low=0, low_open=True)
         T = self.total_steps
         warm_end = float(pct_start * T) - 1
-        if warm_end == 0:
-            raise BpkitValueError(f"{name}: pct_start * total_steps = {pct_start} * {T} = 1 leaves the warm-up "
-                                  f"phase a single step (0 / 0 in its formula); choose another pct_start")
         # each phase: (last step, lr from, lr to, momentum from, momentum to), keys into the param group
         if three_phase:
             self._schedule_phases = [
@@ -442,6 +458,15 @@ class OneCycleLR(LRScheduler):
                 (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (T - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
+        # a phase of no length (warm-up when pct_start * total_steps = 1; the last phase when
+        # pct_start = 1, or (total_steps + 1) / (2 * total_steps) with three_phase) would be 0 / 0
+        # at a step it serves: PyTorch's ZeroDivisionError, refused here at once
+        start = 0.0
+        for i, phase in enumerate(self._schedule_phases):
+            if phase[0] == start:
+                raise BpkitValueError(f"{name}: pct_start={pct_start} with total_steps={T} leaves phase {i + 1} of "
+                                      f"the cycle no steps (0 / 0 in its formula); choose another pct_start")
+            start = phase[0]
         self._anneal_func_type = anneal_strategy
 
         max_lrs = _per_group(name, "max_lr", max_lr, optimizer, low=0)
