@@ -492,13 +492,23 @@ def _real(kind, **kwargs):
 
 @pytest.mark.parametrize("kind", ["SGD", "Adam"])
 def test_real_optimizer_onecycle(kind):
-    opt, _ = _real(kind, **({"momentum": 0.9} if kind == "SGD" else {}))
+    opt, p = _real(kind, **({"momentum": 0.9} if kind == "SGD" else {}))
     sched = OneCycleLR(opt, 1.0, total_steps=30)
     key = (lambda g: g["momentum"]) if kind == "SGD" else (lambda g: g["betas"][0])
     for t in range(30):
         lr, mom = onecycle(t, 1.0, 30)
         np.testing.assert_allclose(opt.param_groups[0]["lr"], lr, rtol=1e-10)
         np.testing.assert_allclose(key(opt.param_groups[0]), mom, rtol=1e-12)
+        opt.zero_grad()
+        p.sum().backward()
+        opt.step()
+        sched.step()
+
+
+def test_real_sgd_scheduler_step_first_warns():
+    opt, p = _real("SGD")
+    sched = ExponentialLR(opt, 0.9)
+    with pytest.warns(UserWarning, match="before `optimizer.step..`"):
         sched.step()
 
 
