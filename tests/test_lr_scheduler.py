@@ -341,6 +341,8 @@ def test_construction_sets_step_zero_and_initial_lr():
     assert [g["initial_lr"] for g in opt.param_groups] == [0.1, 0.03]
     assert sched.base_lrs == [0.1, 0.03] and sched.last_epoch == 0
     assert sched.get_last_lr() == [0.05, 0.015]
+    sched.get_last_lr()[0] = 1.0                  # a copy: changing it changes nothing
+    assert sched.get_last_lr() == [0.05, 0.015]
     sched.step()
     assert sched.last_epoch == 1 and sched.get_last_lr() == [g["lr"] for g in opt.param_groups]
 
@@ -557,7 +559,8 @@ BAD = [
     (lambda: LambdaLR(FakeSGD(), [lambda t: 1.0] * 3), errors.BpkitValueError, "expected 2 lr_lambdas"),
     (lambda: LambdaLR(FakeSGD(), 0.5), errors.BpkitTypeError, "lr_lambda must be a function"),
     (lambda: LambdaLR(FakeSGD(), [lambda t: 1.0, 2]), errors.BpkitTypeError, "lr_lambda[1] must be a function"),
-    (lambda: OneCycleLR(FakeSGD(), 1.0), errors.BpkitValueError, "give total_steps, or both epochs and steps_per_epoch"),
+    (lambda: OneCycleLR(FakeSGD(), 1.0), errors.BpkitValueError,
+     "give total_steps, or both epochs and steps_per_epoch"),
     (lambda: OneCycleLR(FakeSGD(), 1.0, epochs=3), errors.BpkitValueError, "give total_steps"),
     (lambda: OneCycleLR(FakeSGD(), 1.0, total_steps=0), errors.BpkitValueError, "total_steps must be a positive"),
     (lambda: OneCycleLR(FakeSGD(), 1.0, epochs=2, steps_per_epoch=0), errors.BpkitValueError,

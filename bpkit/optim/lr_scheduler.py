@@ -204,7 +204,7 @@ class LRScheduler:
 
     def get_last_lr(self):
         """The learning rates the last ``step()`` (or the construction) set, one per param group."""
-        return self._last_lr
+        return list(self._last_lr)
 
     def state_dict(self):
         """Everything needed to resume the schedule: every attribute except the optimizer."""
