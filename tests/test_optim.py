@@ -364,6 +364,10 @@ def test_hyperparameters_in_groups_are_checked_when_set():
     assert (group["lr"], group["momentum"], group["nesterov"]) == (0.5, 1.0, True)
     with pytest.raises(errors.BpkitValueError):
         group.update(lr=-2)
+    with pytest.raises(errors.BpkitValueError):
+        copy.deepcopy(opt).param_groups[0]["lr"] = -2      # a copied optimizer checks too
+    group.setdefault("initial_lr", 0.5)           # keys of its own (a scheduler's) are kept as they are
+    assert group["initial_lr"] == 0.5
     assert "SGD (" in repr(opt) and "lr: 0.5" in repr(opt)
 
 

@@ -311,8 +311,15 @@ class _ParamGroup(dict):
             self[key] = default
         return self[key]
 
-    def __reduce__(self):                          # pickles and deep-copies as a plain dict
-        return (dict, (dict(self),))
+    def __reduce__(self):                          # copies and pickles stay checked groups
+        return (_rebuild_group, (self._opt, dict(self)))
+
+
+def _rebuild_group(opt_cls, items):
+    """A _ParamGroup holding items (already checked when first set)."""
+    group = _ParamGroup(opt_cls)
+    dict.update(group, items)
+    return group
 
 
 def _state_value(opt, index, key, value, p):
