@@ -7,7 +7,7 @@ Gradients are named as the notebook names them: dw, dx, dgamma, dbeta, dout.
 """
 import numpy as np
 
-from bpkit.exercises.compare import compare, short_repr
+from bpkit.exercises.compare import short_repr
 from bpkit.exercises.core import Exercise
 
 __all__ = ["EXERCISES", "l2_penalty", "l1_penalty", "inverted_dropout", "batchnorm_forward",
