@@ -41,7 +41,7 @@ import numpy as np
 
 __all__ = [
     "Surface", "SURFACES", "Trajectory", "VERDICTS", "critical_lr", "optimal_lr", "contraction_factors",
-    "gd_trajectory", "plot_lr_run", "plot_factors", "plot_lr_gallery", "explain_lr", "learning_rate_explorer", "GALLERY_LRS",
+    "gd_trajectory", "ADAPTIVE", "OPTIMIZERS", "plot_lr_run", "plot_factors", "plot_lr_gallery", "explain_lr", "learning_rate_explorer", "GALLERY_LRS",
 ]
 
 # The verdicts, from the smallest learning rates to the largest (gd_trajectory's docstring defines them).
@@ -100,7 +100,11 @@ SURFACES = {
                        (-5.0, 5.0, -3.5, 3.5)),
 }
 
-OPTIMIZERS = ("gd", "momentum")
+OPTIMIZERS = ("gd", "momentum", "nesterov", "rmsprop", "adam")
+# Adaptive rules divide by a running RMS of the gradients: their steps are bounded (about lr for Adam,
+# lr / sqrt(1 - alpha) = 10 lr for RMSProp), so they never diverge on a quadratic; no fixed per-step factor.
+ADAPTIVE = ("rmsprop", "adam")
+RMSPROP_ALPHA, ADAM_BETAS, EPS = 0.99, (0.9, 0.999), 1e-8
 
 # One learning rate per regime for plain gradient descent on both surfaces (see the module docstring);
 # 0.18 is about the fastest fixed step, 2 / (lam_min + lam_max) = 0.1818.
@@ -135,12 +139,17 @@ def _surface(surface):
 
 
 def critical_lr(surface="quadratic", optimizer="gd", momentum=0.9):
-    """The learning rate above which the run diverges: 2 / lam_max (gd), 2 (1 + beta) / lam_max (momentum)."""
+    """The learning rate above which the run diverges: 2 / lam_max (gd), 2 (1 + beta) / lam_max (momentum),
+    2 (1 + beta) / ((1 + 2 beta) lam_max) (Nesterov, PyTorch's form), inf for the adaptive rules (never)."""
     lam_max = _surface(surface).curvatures[-1]
     if optimizer == "gd":
         return 2.0 / lam_max
     if optimizer == "momentum":
         return 2.0 * (1.0 + momentum) / lam_max
+    if optimizer == "nesterov":
+        return 2.0 * (1.0 + momentum) / ((1.0 + 2.0 * momentum) * lam_max)
+    if optimizer in ADAPTIVE:
+        return np.inf
     raise ValueError(f"critical_lr: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
 
 
@@ -161,17 +170,24 @@ def contraction_factors(lr, surface="quadratic", optimizer="gd", momentum=0.9):
     Returns an array, one entry per curvature (ascending). Gradient descent:
     |1 - lr lam|. Momentum (heavy ball): the spectral radius of the step's 2x2
     matrix [[1 - lr lam, -lr beta], [lam, beta]] acting on (distance, velocity).
+    Nesterov (PyTorch's form): the same for [[1 - lr lam (1 + beta), -lr beta^2], [lam, beta]].
     Every factor below 1: the run converges; the largest sets its speed.
+    The adaptive rules are not linear, so they have no such factor: NaN for each curvature.
     """
     lam = _surface(surface).curvatures
     if optimizer == "gd":
         return np.abs(1.0 - lr * lam)
-    if optimizer == "momentum":
+    if optimizer in ("momentum", "nesterov"):
         factors = []
         for l in lam:
-            m = np.array([[1.0 - lr * l, -lr * momentum], [l, momentum]])
+            if optimizer == "momentum":
+                m = np.array([[1.0 - lr * l, -lr * momentum], [l, momentum]])
+            else:
+                m = np.array([[1.0 - lr * l * (1.0 + momentum), -lr * momentum ** 2], [l, momentum]])
             factors.append(np.max(np.abs(np.linalg.eigvals(m))))
         return np.array(factors)
+    if optimizer in ADAPTIVE:
+        return np.full(len(lam), np.nan)
     raise ValueError(f"contraction_factors: unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
 
 
@@ -180,8 +196,10 @@ def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd",
 
     lr: learning rate (> 0); steps: number of updates; surface: a name in
     ``SURFACES`` or a ``Surface``; start: (2,) starting point (default: the
-    surface's); optimizer: "gd" (w <- w - lr g) or "momentum" (v <- beta v + g,
-    w <- w - lr v, PyTorch's heavy ball, beta = ``momentum``).
+    surface's); optimizer: "gd" (w <- w - lr g), "momentum" (v <- beta v + g,
+    w <- w - lr v, PyTorch's heavy ball, beta = ``momentum``), "nesterov"
+    (the same v, w <- w - lr (g + beta v)), "rmsprop" (alpha 0.99) or "adam"
+    (betas 0.9, 0.999, bias-corrected), both with eps 1e-8 outside the root.
 
     The verdict, checked in this order, from the run alone:
 
@@ -192,6 +210,13 @@ def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd",
       lr > 2 / lam_max and never for lr <= 2 / lam_max. With momentum the
       distance oscillates on its way down, so within 50 steps the boundary
       2 (1 + beta) / lam_max is found to within about 0.1%, not exactly.
+      An adaptive rule ("rmsprop", "adam") is "divergent" only if it blows up,
+      which its bounded steps never do on these surfaces: a too-large lr
+      shows as "too large, oscillating" (it keeps swinging around the minimum).
+      It counts as converged only if its loss stayed below 1% of the start
+      over the last quarter of the run (it may dip and be kicked out again);
+      if not, it is "too large, oscillating" when it had reached 1% of the
+      start before (and was thrown out again), else "too small".
     * converged or not: the final loss is below 1% of the starting loss, or not;
       zig-zag or not: the step along the steep direction flipped sign in at
       least half of the consecutive pairs of steps. Then:
@@ -213,14 +238,22 @@ def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd",
     path = np.full((steps + 1, 2), np.nan)
     losses = np.full(steps + 1, np.nan)
     path[0], losses[0] = w, surf.loss(w)
-    v = np.zeros(2)
+    v, s = np.zeros(2), np.zeros(2)
     blew_up = False
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, steps + 1):
             g = surf.grad(w)
-            if optimizer == "momentum":
+            if optimizer in ("momentum", "nesterov"):
                 v = momentum * v + g
-                w = w - lr * v
+                w = w - lr * (v if optimizer == "momentum" else g + momentum * v)
+            elif optimizer == "rmsprop":
+                s = RMSPROP_ALPHA * s + (1 - RMSPROP_ALPHA) * g * g
+                w = w - lr * g / (np.sqrt(s) + EPS)
+            elif optimizer == "adam":
+                (b1, b2) = ADAM_BETAS
+                v = b1 * v + (1 - b1) * g
+                s = b2 * s + (1 - b2) * g * g
+                w = w - lr * (v / (1 - b1 ** t)) / (np.sqrt(s / (1 - b2 ** t)) + EPS)
             else:
                 w = w - lr * g
             path[t], losses[t] = w, surf.loss(w)
@@ -231,12 +264,18 @@ def gd_trajectory(lr, steps=50, surface="quadratic", start=None, optimizer="gd",
     u = np.abs((path[:n] - surf.minimum) @ surf.steep)  # distance to the minimum along the steep direction
     tail = max(1, (n - 1) // 4)
     growing = n > tail + 1 and u[-tail:].max() > u[:-tail].max()
-    diverged = bool(blew_up or growing)
+    diverged = bool(blew_up or (growing and optimizer not in ADAPTIVE))
 
     du = np.diff((path[:n] - surf.minimum) @ surf.steep)  # steep-direction steps
     flips = np.mean(du[1:] * du[:-1] < 0) if len(du) > 1 else 0.0
     zigzag = flips >= ZIGZAG_FRACTION
     converged = losses[n - 1] <= TOO_SLOW_FRACTION * losses[0]
+    if optimizer in ADAPTIVE:       # an adaptive run may dip and be kicked out again: it must stay down
+        converged = np.nanmax(losses[n - 1 - tail:n]) <= TOO_SLOW_FRACTION * losses[0]
+    if optimizer in ADAPTIVE and not diverged and not converged:
+        # bounded steps: not converged is either slow (never got near), or a run that reached the
+        # minimum's neighbourhood and was thrown out again: too large, oscillating
+        zigzag = bool(np.nanmin(losses[:n]) <= TOO_SLOW_FRACTION * losses[0])
     if diverged:
         verdict = "divergent"
     elif not converged:
@@ -268,6 +307,8 @@ def _draw_contours(ax, surf):
 
 def _factors_text(lr, surface, optimizer, momentum):
     """'|1 - lr λ| = 0.82, 0.80' (gd) or 'factors 0.95, 0.95' (momentum), one per curvature."""
+    if optimizer in ADAPTIVE:
+        return "adaptive: no fixed per-step factor"
     factors = ", ".join(f"{f:.2f}" for f in contraction_factors(lr, surface, optimizer, momentum))
     return f"|1 - lr λ| = {factors}" if optimizer == "gd" else f"per-step factors {factors}"
 
@@ -303,7 +344,8 @@ def plot_lr_run(lr, ax_pair=None, steps=50, surface="quadratic", start=None, opt
     ax_path.plot(traj.path[:, 0], traj.path[:, 1], color=colour, marker="o", markersize=3, linewidth=1.2)
     ax_path.plot(*traj.path[0], marker="s", color=PALETTE[0], markersize=7, linestyle="none")
     crit = critical_lr(surf, optimizer, momentum)
-    ax_path.set_title(f"{optimizer}: {traj.verdict}  (critical lr = {crit:.3g})")
+    never = "never diverges" if np.isinf(crit) else f"critical lr = {crit:.3g}"
+    ax_path.set_title(f"{optimizer}: {traj.verdict}  ({never})")
     if ax_factors is not None:
         plot_factors(lr, ax=ax_factors, surface=surf, optimizer=optimizer, momentum=momentum)
     return traj
@@ -322,6 +364,13 @@ def plot_factors(lr=None, ax=None, surface="quadratic", optimizer="gd", momentum
     surf = _surface(surface)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.8), constrained_layout=True)
+    if optimizer in ADAPTIVE:
+        ax.text(0.5, 0.5, f"{optimizer} is adaptive:\nits steps are bounded by about lr,\nso no learning rate "
+                "diverges;\ntoo large a one keeps it oscillating", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel("learning rate (log scale)")
+        ax.set_ylabel("per-step factor")
+        ax.set_title("no fixed per-step factor")
+        return ax
     lrs = np.geomspace(1e-4, 10, 400)
     factors = np.array([contraction_factors(r, surf, optimizer, momentum) for r in lrs])
     for k, lam in enumerate(surf.curvatures):
@@ -361,8 +410,9 @@ def plot_lr_gallery(lrs=None, steps=50, surface="quadratic", optimizer="gd", mom
                            optimizer=optimizer, momentum=momentum)
         axes[0, k].set_title(f"lr = {lr:.3g}: {traj.verdict}")  # the loss panel keeps plot_lr_run's title
         trajs.append(traj)
-    fig.suptitle(f"{optimizer} on the {_surface(surface).name} surface, {steps} steps "
-                 f"(critical lr = {critical_lr(surface, optimizer, momentum):.3g})")
+    crit = critical_lr(surface, optimizer, momentum)
+    never = "never diverges" if np.isinf(crit) else f"critical lr = {crit:.3g}"
+    fig.suptitle(f"{optimizer} on the {_surface(surface).name} surface, {steps} steps ({never})")
     return fig, trajs
 
 
@@ -378,7 +428,7 @@ def explain_lr(lr, traj=None, surface="quadratic", optimizer="gd", momentum=0.9)
 
 
 def learning_rate_explorer(lr=0.05, steps=50, surface="quadratic", start=None):
-    """A log-scale learning-rate slider (1e-4 to 10) and an optimizer dropdown redrawing ``plot_lr_run``.
+    """A log-scale learning-rate slider (1e-4 to 10), an optimizer and a surface dropdown redrawing ``plot_lr_run``.
 
     Returns the ipywidgets VBox (display it, or leave it as a cell's last
     expression). The drawing runs in an ``interactive_output``, so the same
@@ -389,13 +439,15 @@ def learning_rate_explorer(lr=0.05, steps=50, surface="quadratic", start=None):
 
     slider = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.05, description="lr",
                                     readout_format=".4f", continuous_update=False)
-    dropdown = widgets.Dropdown(options=[("gradient descent", "gd"), ("momentum 0.9", "momentum")],
+    dropdown = widgets.Dropdown(options=[("gradient descent", "gd"), ("momentum 0.9", "momentum"),
+                                         ("Nesterov 0.9", "nesterov"), ("RMSProp", "rmsprop"), ("Adam", "adam")],
                                 value="gd", description="optimizer")
+    surfaces = widgets.Dropdown(options=list(SURFACES), value=surface, description="surface")
 
-    def draw(lr, optimizer):
+    def draw(lr, optimizer, surface):
         traj = plot_lr_run(lr, steps=steps, surface=surface, start=start, optimizer=optimizer)
         plt.show()
         print(explain_lr(lr, traj, surface=surface, optimizer=optimizer))
 
-    out = widgets.interactive_output(draw, {"lr": slider, "optimizer": dropdown})
-    return widgets.VBox([widgets.HBox([slider, dropdown]), out])
+    out = widgets.interactive_output(draw, {"lr": slider, "optimizer": dropdown, "surface": surfaces})
+    return widgets.VBox([widgets.HBox([slider, dropdown, surfaces]), out])

@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bpkit.widgets import (  # noqa: E402
-    GALLERY_LRS, SURFACES, VERDICTS, contraction_factors, critical_lr, explain_lr, gd_trajectory,
+    ADAPTIVE, GALLERY_LRS, SURFACES, VERDICTS, contraction_factors, critical_lr, explain_lr, gd_trajectory,
     learning_rate_explorer, optimal_lr, plot_factors, plot_lr_gallery, plot_lr_run,
 )
 
@@ -72,7 +72,7 @@ def test_gd_factors_are_one_minus_lr_times_curvature():
     assert contraction_factors(0.15) == pytest.approx([0.85, 0.5])     # a zig-zag: 1 - 1.5 = -0.5
     assert contraction_factors(0.01, optimizer="momentum") == pytest.approx([0.9 ** 0.5] * 2)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        contraction_factors(0.1, optimizer="adam")
+        contraction_factors(0.1, optimizer="lbfgs")
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))
@@ -134,7 +134,7 @@ def test_custom_start_and_bad_arguments():
     with pytest.raises(ValueError, match="learning rate"):
         gd_trajectory(0.0)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        gd_trajectory(0.1, optimizer="adam")
+        gd_trajectory(0.1, optimizer="lbfgs")
     with pytest.raises(ValueError, match="unknown surface"):
         gd_trajectory(0.1, surface="rosenbrock")
 
@@ -181,10 +181,12 @@ def test_widget_builds_without_a_browser(capsys):
     import ipywidgets as widgets
     box = learning_rate_explorer()
     assert isinstance(box, widgets.VBox)
-    slider, dropdown = box.children[0].children
+    slider, dropdown, surfaces = box.children[0].children
     assert isinstance(slider, widgets.FloatLogSlider)
     assert slider.min == -4 and slider.max == 1 and slider.base == 10
-    assert set(dropdown.options) == {("gradient descent", "gd"), ("momentum 0.9", "momentum")}
+    assert set(dropdown.options) == {("gradient descent", "gd"), ("momentum 0.9", "momentum"),
+                                     ("Nesterov 0.9", "nesterov"), ("RMSProp", "rmsprop"), ("Adam", "adam")}
+    assert set(surfaces.options) == set(SURFACES)
     assert isinstance(box.children[1], widgets.Output)
     capsys.readouterr()
     slider.value = 0.21                   # the callback redraws (outside a kernel, its print reaches stdout)
@@ -197,3 +199,59 @@ def test_widget_builds_without_a_browser(capsys):
     ]
     assert printed[0] == explain_lr(0.21)
     assert len(plt.gcf().axes) == 3          # loss, path, and the per-step factors against lr
+
+
+# ----------------------------------------------------------------------------- chapter 06: more optimizers
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_nesterov_diverges_exactly_above_its_critical_lr(surface):
+    crit = critical_lr(surface, "nesterov")
+    assert np.isclose(crit, 2 * 1.9 / (2.8 * 10))               # 2 (1 + beta) / ((1 + 2 beta) lam_max)
+    assert not gd_trajectory(0.99 * crit, steps=400, surface=surface, optimizer="nesterov").diverged
+    assert gd_trajectory(1.01 * crit, steps=400, surface=surface, optimizer="nesterov").diverged
+    assert np.isclose(contraction_factors(crit, surface, "nesterov").max(), 1.0)
+
+
+def test_nesterov_and_adam_follow_the_chapter_references():
+    from bpkit.exercises.ch06 import adam_step, nesterov_step, rmsprop_step
+    surf = SURFACES["rotated"]
+    for optimizer, lr in (("nesterov", 0.05), ("rmsprop", 0.1), ("adam", 0.3)):
+        traj = gd_trajectory(lr, steps=20, surface="rotated", optimizer=optimizer)
+        w, a, b = np.array(surf.start), np.zeros(2), np.zeros(2)
+        for t in range(1, 21):
+            g = surf.grad(w)
+            if optimizer == "nesterov":
+                w, a = nesterov_step(w, g, a, lr, 0.9)
+            elif optimizer == "rmsprop":
+                w, a = rmsprop_step(w, g, a, lr, 0.99, 1e-8)
+            else:
+                w, a, b = adam_step(w, g, a, b, t, lr, 0.9, 0.999, 1e-8)
+            assert np.allclose(traj.path[t], w, rtol=1e-12, atol=1e-12), (optimizer, t)
+
+
+@pytest.mark.parametrize("optimizer", ADAPTIVE)
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_adaptive_rules_never_diverge_and_their_steps_are_bounded(optimizer, surface):
+    assert np.isinf(critical_lr(surface, optimizer))
+    assert np.all(np.isnan(contraction_factors(0.1, surface, optimizer)))
+    bound = 10.0 if optimizer == "rmsprop" else 1.0             # lr / sqrt(1 - alpha), and about lr for Adam
+    for lr in SLIDER_LRS[::4]:
+        traj = gd_trajectory(lr, steps=300, surface=surface, optimizer=optimizer)
+        assert not traj.diverged and traj.verdict != "divergent" and np.all(np.isfinite(traj.losses))
+        assert np.abs(np.diff(traj.path, axis=0)).max() <= bound * lr * (1 + 1e-6)
+
+
+def test_a_too_large_rate_makes_rmsprop_oscillate_and_a_tiny_one_is_too_small():
+    for lr in (0.3, 1.0, 3.0):
+        assert gd_trajectory(lr, steps=300, optimizer="rmsprop").verdict == "too large, oscillating"
+    assert gd_trajectory(0.1, steps=300, optimizer="rmsprop").verdict == "about right"
+    for optimizer in ADAPTIVE:
+        assert gd_trajectory(1e-3, steps=300, optimizer=optimizer).verdict == "too small"
+
+
+@pytest.mark.parametrize("optimizer", ADAPTIVE)
+def test_adaptive_plots_say_they_never_diverge(optimizer):
+    traj = plot_lr_run(1.0, steps=100, optimizer=optimizer)
+    titles = [ax.get_title() for ax in plt.gcf().axes]
+    assert any("never diverges" in t for t in titles) and any("no fixed per-step factor" in t for t in titles)
+    assert explain_lr(1.0, traj, optimizer=optimizer).startswith(f"lr = 1.0000: {traj.verdict}; adaptive")
