@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bpkit.exercises.compare import compare
+from bpkit.exercises.compare import compare, short_repr
 from bpkit.exercises.core import Exercise
 
 __all__ = ["EXERCISES", "Node", "local_grads", "local_grads_more", "topological_order", "backward",
@@ -230,6 +230,43 @@ def _local_cases():
         ("exp", (-0.5,), math.exp(-0.5)),
         ("*", (0.25, 0.25), 0.0625),
     ]
+
+
+def _verify_local(reference, cases):
+    """A verify function: the outputs against the reference on ``cases``, then an unknown op must raise ValueError."""
+
+    def verify(fn):
+        for op, inputs, out in cases():
+            expected = reference(op, inputs, out)
+            message = compare(expected, fn(op, inputs, out), rtol=1e-6, atol=1e-8)
+            if message:
+                return f"for op = {op!r}, inputs = {inputs!r}, out = {out:.4g}, {message}"
+        try:
+            got = fn("sigmoid", (0.5,), 1.0 / (1.0 + math.exp(-0.5)))
+        except ValueError:
+            return None
+        except Exception as err:
+            return (f"for op = 'sigmoid', an op it does not know, it raised {type(err).__name__}: "
+                    f"raise ValueError instead")
+        return (f"for op = 'sigmoid', an op it does not know, it returned {short_repr(got, limit=60)}: "
+                f"raise ValueError instead, so that a missing op cannot pass silently")
+
+    return verify
+
+
+def _local_no_raise(op, inputs, out):
+    """A listed mistake: an if/elif chain with no final raise (None for an unknown op)."""
+    if op in ("+", "*", "tanh", "exp"):
+        return local_grads(op, inputs, out)
+    return None
+
+
+def _more_no_raise(op, inputs, out):
+    """A listed mistake: anything that is not log is treated as relu."""
+    (x,) = inputs
+    if op == "log":
+        return (1.0 / x,)
+    return (1.0 if x > 0 else 0.0,)
 
 
 def _local_tanh_of_input(op, inputs, out):
@@ -585,7 +622,7 @@ EXERCISES = [
         id="4.1",
         title="local derivatives of +, *, tanh, exp",
         reference=local_grads,
-        cases=_local_cases,
+        verify=_verify_local(local_grads, _local_cases),
         hints=(
             "take one input at a time: how much does the output move when only that input moves a "
             "little? For tanh and exp, try to write the answer with the output value you are given",
@@ -600,6 +637,7 @@ EXERCISES = [
             (_local_add_values, "expected"),
             (_local_tanh_unsquared, "expected"),
             (_local_exp_of_input, "expected"),
+            (_local_no_raise, "ValueError"),
         ],
     ),
     Exercise(
@@ -648,7 +686,7 @@ EXERCISES = [
         id="4.4",
         title="local derivatives of log and relu",
         reference=local_grads_more,
-        cases=_more_cases,
+        verify=_verify_local(local_grads_more, _more_cases),
         hints=(
             "log's derivative depends on its input, not on its output; relu is the identity on one side "
             "of 0 and a constant on the other",
@@ -661,6 +699,7 @@ EXERCISES = [
             (_more_relu_at_zero_one, "expected"),
             (_more_relu_value, "expected"),
             (_more_relu_step_of_out, "expected"),
+            (_more_no_raise, "ValueError"),
         ],
     ),
     Exercise(

@@ -137,7 +137,11 @@ def _ce_cases():
 def _verify_softmax_cross_entropy(fn):
     """Loss against the reference; dZ against the central-difference gradient of the reference loss."""
     for Z, y in _ce_cases():
-        out = fn(Z.copy(), y.copy())
+        Z_given, y_given = Z.copy(), y.copy()
+        out = fn(Z_given, y_given)
+        if not (np.array_equal(Z_given, Z) and np.array_equal(y_given, y)):
+            return (f"your function changed its input Z or y in place (Z was {short_repr(Z, limit=80)}, "
+                    f"afterwards {short_repr(Z_given, limit=80)}; Z - Z.max(axis=1, keepdims=True) builds a new array, Z -= ... changes the caller's)")
         if not (isinstance(out, tuple) and len(out) == 2):
             return f"should return a pair (loss, dZ), got {type(out).__name__}"
         loss, dZ = out
@@ -298,6 +302,12 @@ def _ce_naive_softmax(Z, y):
     dZ = p.copy()
     dZ[np.arange(n), y] -= 1.0
     return loss, dZ / n
+
+
+def _ce_shift_in_place(Z, y):
+    """A listed mistake: shifts the caller's logits in place (Z -= max); the results are right, Z is not."""
+    Z -= Z.max(axis=1, keepdims=True)
+    return softmax_cross_entropy(Z, y)
 
 
 def _ce_mean_over_all_entries(Z, y):
@@ -540,6 +550,7 @@ EXERCISES = [
             (_ce_whole_columns, "numerical gradient"),
             (_ce_naive_softmax, "the loss"),
             (_ce_mean_over_all_entries, "the loss"),
+            (_ce_shift_in_place, "in place"),
         ],
     ),
     Exercise(
