@@ -95,16 +95,16 @@ def nll_loss(input, target, reduction="mean"):
     logp = _as_tensor(input)
     if len(logp.shape) != 2:
         raise ShapeError(f"nll_loss: input must be 2-D (N, C), got shape {logp.shape}")
-    if reduction not in ("mean", "sum", "none"):
-        raise BpkitTypeError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     n, c = logp.shape
-    return _nll_loss(logp, _class_indices(target, n, c, "nll_loss"), reduction)
+    return _nll_loss(logp, _class_indices(target, n, c, "nll_loss"), reduction, "nll_loss")
 
 
-def _nll_loss(logp, y, reduction):
-    """nll_loss on checked class indices y (N,) int64."""
+def _nll_loss(logp, y, reduction, op):
+    """nll_loss on checked class indices y (N,) int64; ``op`` names the caller in errors."""
+    if reduction not in ("mean", "sum", "none"):
+        raise BpkitTypeError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if reduction == "mean" and logp.shape[0] == 0:
-        raise ShapeError("nll_loss: cannot average over an empty batch (N = 0)")
+        raise ShapeError(f"{op}: cannot average over an empty batch (N = 0)")
     return _unary("nll_loss", P.nll_loss, logp, y, reduction)
 
 
@@ -120,11 +120,9 @@ def cross_entropy(logits, targets, reduction="mean"):
     logits = _as_tensor(logits)
     if len(logits.shape) != 2:
         raise ShapeError(f"cross_entropy: logits must be 2-D (N, C), got shape {logits.shape}")
-    if reduction not in ("mean", "sum", "none"):
-        raise BpkitTypeError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     n, c = logits.shape
     y = _class_indices(targets, n, c)  # errors name cross_entropy
-    return _nll_loss(log_softmax(logits, axis=1), y, reduction)
+    return _nll_loss(log_softmax(logits, axis=1), y, reduction, "cross_entropy")
 
 
 def mse_loss(pred, target):

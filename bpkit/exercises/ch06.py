@@ -324,8 +324,8 @@ EXERCISES = [
         reference=sgd_momentum_step,
         verify=_stepper(sgd_momentum_step, _with(_MOM), 1, False, ("w", "v"), _MOMENTUM_DIAGNOSES),
         hints=(
-            "two lines: first update the velocity with this step's gradient, then move w against the new "
-            "velocity; v stays in the units of the gradient, the learning rate enters only the move",
+            "momentum keeps a running direction v: think about what v should remember from earlier steps, and "
+            "what each new gradient adds to it, before you decide how w moves",
             "the old velocity is kept with weight momentum and the whole new gradient is added (no 1 - momentum "
             "factor: that would be dampening); w then moves by lr times the new velocity",
             "v = momentum * v + g, then w - lr * v; return both",
@@ -343,8 +343,8 @@ EXERCISES = [
         reference=nesterov_step,
         verify=_stepper(nesterov_step, _with(_MOM), 1, False, ("w", "v"), _NESTEROV_DIAGNOSES),
         hints=(
-            "the velocity is updated exactly as in 6.1; only the move differs: it uses where the velocity will "
-            "carry w next, which in PyTorch's rewriting is the gradient plus one more momentum-weighted velocity",
+            "the velocity is updated exactly as in 6.1; only the move differs: Nesterov looks ahead to where "
+            "the velocity is about to carry w (reread the derivation of PyTorch's form above)",
             "after updating v, the step direction is this step's gradient plus momentum times the new v "
             "(not the new v alone, which is heavy-ball momentum)",
             "v = momentum * v + g, then w - lr * (g + momentum * v); return both",
