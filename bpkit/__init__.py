@@ -25,7 +25,7 @@ _EXPORTS = {
 }
 # `bpkit.gradcheck` is always the module (callable: bpkit.gradcheck(fn, ...)
 # runs gradcheck.gradcheck), so bpkit.gradcheck.numerical_grad works too.
-_SUBMODULES = {"functional", "nn", "optim", "errors", "gradcheck"}
+_SUBMODULES = {"functional", "nn", "optim", "errors", "gradcheck", "diagnostics"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 

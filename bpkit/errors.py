@@ -17,6 +17,7 @@ __all__ = [
     "BpkitIndexError",
     "BackwardError",
     "GraphError",
+    "NonFiniteError",
 ]
 
 
@@ -55,3 +56,7 @@ class GraphError(BpkitError, RuntimeError):
     requires grad (numpy cannot record operations), or an in-place change to a
     tensor that is part of a graph.
     """
+
+
+class NonFiniteError(BpkitError, RuntimeError):
+    """A number that must be finite is NaN or infinite (e.g. the gradient norm clip_grad_norm_ would scale by)."""

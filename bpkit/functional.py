@@ -1,4 +1,4 @@
-"""Layers and losses as functions: linear, softmax, log_softmax, cross_entropy, mse_loss, l1_loss,
+"""Layers and losses as functions: linear, relu, leaky_relu, gelu, tanh, sigmoid, softmax, log_softmax, cross_entropy, mse_loss, l1_loss,
 binary_cross_entropy_with_logits, dropout, batch_norm, layer_norm.
 
 Every function here is one primitive of ``bpkit.primitives`` (``linear``,
@@ -14,9 +14,9 @@ import numpy as np
 
 from bpkit import primitives as P
 from bpkit.errors import BpkitIndexError, BpkitTypeError, BpkitValueError, ShapeError
-from bpkit.tensor import Tensor, _nary, _to_array, _unary
+from bpkit.tensor import Tensor, _as_float, _nary, _to_array, _unary
 
-__all__ = ["linear", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss", "l1_loss",
+__all__ = ["linear", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss", "l1_loss",
            "binary_cross_entropy_with_logits", "dropout", "batch_norm", "layer_norm"]
 
 
@@ -42,6 +42,44 @@ def linear(input, weight, bias=None):
         if bias.shape != (w.shape[0],):
             raise ShapeError(f"linear: bias must have shape ({w.shape[0]},), got {bias.shape}")
     return _nary("linear", P.linear, (x, w, bias))
+
+
+def relu(input):
+    """max(input, 0) elementwise, as torch.nn.functional.relu."""
+    return _as_tensor(input).relu()
+
+
+def tanh(input):
+    """tanh elementwise, as torch.nn.functional.tanh."""
+    return _as_tensor(input).tanh()
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-input)) elementwise, as torch.nn.functional.sigmoid."""
+    return _as_tensor(input).sigmoid()
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """input where input > 0, else negative_slope * input, as torch.nn.functional.leaky_relu.
+
+    A small slope for negative inputs keeps a gradient flowing where ReLU's is 0
+    (a "dead" unit never recovers). One primitive; its slope at 0 is negative_slope.
+    """
+    if isinstance(negative_slope, (bool, np.bool_)) or not isinstance(negative_slope, numbers.Real):
+        raise BpkitTypeError(f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}")
+    return _unary("leaky_relu", P.leaky_relu, _as_float(_as_tensor(input)), float(negative_slope))
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF, as torch.nn.functional.gelu.
+
+    approximate: "none" (exact, with erf) or "tanh" (the tanh formula of
+    Hendrycks and Gimpel, PyTorch's approximate="tanh"). Smooth everywhere,
+    close to ReLU for large |x|, slightly negative for small negative x.
+    """
+    if approximate not in ("none", "tanh"):
+        raise BpkitValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r:.40}")
+    return _unary("gelu", P.gelu, _as_float(_as_tensor(input)), approximate)
 
 
 def softmax(x, axis=-1, *, dim=None):

@@ -32,6 +32,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 
 def array_function(func, args, kwargs):
     """A numpy function called on tensors: np.sum & co. as the Tensor method, anything else refused or on the data."""
+    if func in _METADATA and args and isinstance(args[0], Tensor):
+        return func(args[0].data, *args[1:], **kwargs)   # reads the shape only: no gradient is lost
     method = _NUMPY_REDUCTIONS.get(func)
     if method is not None and isinstance(args[0] if args else kwargs.get("a"), Tensor):
         return _numpy_reduction(func, method, args, kwargs)
@@ -53,6 +55,8 @@ _OPERATOR_UFUNCS = {
     np.equal: lambda a, b: _compare_any(a, b, np.equal, "eq"),
     np.not_equal: lambda a, b: _compare_any(a, b, np.not_equal, "ne"),
 }
+
+_METADATA = {np.shape, np.ndim, np.size}
 
 _NUMPY_REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max",
                      np.min: "min", np.amin: "min"}

@@ -378,6 +378,50 @@ def relu(x):
 
 
 @reads("x")
+def leaky_relu(x, negative_slope):
+    """out = x where x > 0, else negative_slope * x. dx = g, or g * negative_slope where x <= 0.
+
+    At the kink (x == 0) the slope is negative_slope, as in PyTorch.
+    """
+    slope = np.asarray(negative_slope, x.dtype)
+    out = np.where(x > 0, x, x * slope)
+
+    def vjp(g):
+        return (g * np.where(x > 0, np.ones((), x.dtype), slope),)
+
+    return out, vjp
+
+
+_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+
+
+@reads("x")
+def gelu(x, approximate="none"):
+    """out = x * Phi(x), Phi the standard normal CDF (approximate="none"), or its tanh form.
+
+    "tanh": Phi(x) ~ (1 + tanh(sqrt(2/pi) * (x + 0.044715 x**3))) / 2, as PyTorch's
+    GELU(approximate="tanh"). dx = g * (Phi(x) + x * Phi'(x)), each form differentiated
+    exactly, so the gradient matches the forward actually computed.
+    erf comes from scipy.special, imported on first use (``import bpkit`` stays fast).
+    """
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+        t = np.tanh(inner)
+        cdf = 0.5 * (1 + t)
+        pdf = 0.5 * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+    else:
+        from scipy.special import erf
+        cdf = 0.5 * (1 + erf(x / np.sqrt(2.0)))
+        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+    out = (x * cdf).astype(x.dtype, copy=False)
+
+    def vjp(g):
+        return ((g * (cdf + x * pdf)).astype(g.dtype, copy=False),)
+
+    return out, vjp
+
+
+@reads("x")
 def clip(x, low, high):
     """out = x limited to [low, high] (either may be None; numbers or arrays that broadcast with x).
 
@@ -601,6 +645,8 @@ PRIMITIVES = {
     "tanh": tanh,
     "sigmoid": sigmoid,
     "relu": relu,
+    "leaky_relu": leaky_relu,
+    "gelu": gelu,
     "clip": clip,
     "log_softmax": log_softmax,
     "nll_loss": nll_loss,

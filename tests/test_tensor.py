@@ -92,6 +92,19 @@ def relu_case(draw):
 
 
 @st.composite
+def leaky_relu_case(draw):
+    slope = draw(st.sampled_from([0.01, 0.2, -0.5, 1.5]))
+    return ([draw(arrays_away_from_zero(draw(shapes()), 0.05))],
+            lambda t: bpkit.functional.leaky_relu(t, slope))
+
+
+@st.composite
+def gelu_case(draw):
+    approximate = draw(st.sampled_from(["none", "tanh"]))
+    return [draw(arrays(draw(shapes()), -4.0, 4.0))], lambda t: bpkit.functional.gelu(t, approximate)
+
+
+@st.composite
 def log_softmax_case(draw):
     shape = draw(shapes(min_dims=1))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
@@ -294,6 +307,8 @@ PRIMITIVE_CASES = {
     "tanh": unary_case("tanh"),
     "sigmoid": unary_case("sigmoid", -6.0, 6.0),
     "relu": relu_case(),
+    "leaky_relu": leaky_relu_case(),
+    "gelu": gelu_case(),
     "log_softmax": log_softmax_case(),
     "sum": sum_case(),
     "max": max_case(),
@@ -1143,3 +1158,8 @@ def test_clamp_with_bounds_that_broadcast_x():
     assert out.shape == (2, 3)
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 0.0, 2.0])
+
+
+def test_numpy_shape_ndim_size_read_a_tensor_that_requires_grad():
+    t = Tensor(np.zeros((2, 3)), requires_grad=True)
+    assert np.shape(t) == (2, 3) and np.ndim(t) == 2 and np.size(t) == 6 and np.size(t, 1) == 3

@@ -16,7 +16,7 @@ from bpkit.errors import BpkitTypeError, BpkitValueError
 from bpkit.grad_mode import no_grad
 from bpkit.tensor import Tensor
 
-__all__ = ["Module"]
+__all__ = ["Module", "RemovableHandle"]
 
 # what load_state_dict returns, as PyTorch's: the keys it skipped (only possible with strict=False)
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -50,7 +50,29 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks:
+            for hook in list(hooks.values()):
+                result = hook(self, args, out)
+                if result is not None:
+                    out = result
+        return out
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after every forward pass of this module; returns a handle.
+
+        As PyTorch's: ``args`` is the tuple of positional inputs; a hook that
+        returns something other than None replaces the output. ``handle.remove()``
+        (or ``with handle:``) takes the hook away. ``bpkit.diagnostics.layer_stats``
+        uses hooks to record what every layer computed, without changing the model.
+        """
+        if not callable(hook):
+            raise BpkitTypeError(f"register_forward_hook: hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault("_forward_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def named_children(self):
         """(name, sub-Module) for each direct sub-Module, each once, in the order the attributes were set."""
@@ -243,6 +265,27 @@ class Module:
         return _members(vars(self).items())
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook (also on leaving ``with``)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_HIDDEN = frozenset({"_forward_hooks"})  # attributes the walks never open (hooks are not parameters)
 _in_repr = set()   # (module id, thread id) of each repr being built: a second visit is a cycle
 _in_train = set()  # the same for train(): a child that refers back to its parent ends the walk
 
@@ -260,6 +303,8 @@ def _members(pairs):
     while stack:
         prefix, items = stack[-1]
         for name, v in items:
+            if name in _HIDDEN and not prefix:
+                continue
             if isinstance(v, (Tensor, Module)):
                 yield f"{prefix}{name}", v
             elif isinstance(v, (list, tuple, dict)) and id(v) not in opened:

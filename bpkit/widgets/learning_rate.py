@@ -1,4 +1,4 @@
-"""The learning-rate widget: a pure function behind a log-scale slider.
+"""The learning-rate widget (chapters 05-06): a pure function behind a log-scale slider.
 
 The widget is three layers, so each can be tested and read on its own:
 

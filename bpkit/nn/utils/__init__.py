@@ -1,0 +1,4 @@
+"""Utilities on a model's parameters, with torch.nn.utils's names: gradient clipping."""
+from bpkit.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
