@@ -3,7 +3,7 @@
 The core is numpy only: ``Value`` (scalar autograd for teaching), ``Tensor``
 (array autograd with PyTorch's names), ``no_grad``, the functions on tensors
 (``where``, ``concatenate``/``cat``, ``stack``, ``clip``/``clamp``, ``abs``,
-``sqrt``, ``minimum``, ``maximum``), ``gradcheck`` and the ``functional``,
+``sqrt``, ``minimum``, ``maximum``, ``flatten``), ``gradcheck`` and the ``functional``,
 ``nn`` and ``optim`` modules. Plotting, widgets and SymPy
 helpers live in their own modules and load matplotlib, ipywidgets or SymPy
 only when imported, so ``import bpkit`` stays fast.
@@ -21,7 +21,8 @@ _EXPORTS = {
     "no_grad": "bpkit.grad_mode",
     # functions on tensors that numpy's would drop the graph in (torch.where, torch.cat, ...)
     **{name: "bpkit.ops" for name in (
-        "where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum")},
+        "where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum",
+        "flatten")},
 }
 # `bpkit.gradcheck` is always the module (callable: bpkit.gradcheck(fn, ...)
 # runs gradcheck.gradcheck), so bpkit.gradcheck.numerical_grad works too.

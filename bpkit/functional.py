@@ -1,5 +1,7 @@
-"""Layers and losses as functions: linear, relu, leaky_relu, gelu, tanh, sigmoid, softmax, log_softmax, cross_entropy, mse_loss, l1_loss,
-binary_cross_entropy_with_logits, dropout, batch_norm, layer_norm.
+"""Layers and losses as functions: linear, relu, leaky_relu, gelu, tanh, sigmoid, softmax,
+log_softmax, nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy_with_logits,
+dropout, batch_norm, layer_norm; and, from
+``bpkit.convolution``, conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d.
 
 Every function here is one primitive of ``bpkit.primitives`` (``linear``,
 ``log_softmax``) or a composition of them, so none needs a backward of its
@@ -14,10 +16,12 @@ import numpy as np
 
 from bpkit import primitives as P
 from bpkit.errors import BpkitIndexError, BpkitTypeError, BpkitValueError, ShapeError
+from bpkit.convolution import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
 from bpkit.tensor import Tensor, _as_float, _nary, _to_array, _unary
 
 __all__ = ["linear", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss", "l1_loss",
-           "binary_cross_entropy_with_logits", "dropout", "batch_norm", "layer_norm"]
+           "binary_cross_entropy_with_logits", "dropout", "batch_norm", "layer_norm",
+           "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 
 
 def _as_tensor(x):

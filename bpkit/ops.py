@@ -1,5 +1,5 @@
 """Functions of tensors with PyTorch's names: where, concatenate (cat), stack, clip (clamp), abs,
-sqrt, minimum, maximum.
+sqrt, minimum, maximum, flatten.
 
 They are what learners reach for in numpy (``np.where``, ``np.concatenate``,
 ``np.clip``, ...), which would drop the graph on a tensor that requires grad.
@@ -13,7 +13,8 @@ from bpkit import primitives as P
 from bpkit.errors import BpkitTypeError, BpkitValueError, ShapeError
 from bpkit.tensor import Tensor, _axes, _binary, _nary, _to_array, _torch_names
 
-__all__ = ["where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum"]
+__all__ = ["where", "concatenate", "cat", "stack", "clip", "clamp", "abs", "sqrt", "minimum", "maximum",
+           "flatten"]
 
 
 def _as_tensor(x, op):
@@ -109,3 +110,8 @@ def maximum(input, other):
 def minimum(input, other):
     """The smaller of two tensors elementwise (torch.minimum); ties split the gradient."""
     return _binary("minimum", P.minimum, _as_tensor(input, "minimum"), other)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Dimensions start_dim..end_dim of input merged into one, as torch.flatten."""
+    return _as_tensor(input, "flatten").flatten(start_dim, end_dim)

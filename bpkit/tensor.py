@@ -54,9 +54,14 @@ from bpkit.errors import (
     ShapeError,
 )
 from bpkit.grad_mode import is_grad_enabled, no_grad
-from bpkit.primitives import PRIMITIVES, unbroadcast
+from bpkit.primitives import PRIMITIVES as _CORE_PRIMITIVES
+from bpkit.primitives import unbroadcast
+from bpkit.primitives_conv import PRIMITIVES as _CONV_PRIMITIVES
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "PRIMITIVES"]
+
+# every primitive of the engine: the tests check each one against finite differences
+PRIMITIVES = {**_CORE_PRIMITIVES, **_CONV_PRIMITIVES}
 
 
 # --------------------------------------------------------- input checking
@@ -865,6 +870,18 @@ class Tensor:
         return _binary("mean", P.mul, total, 1.0 / n)
 
     # -- shape
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Dimensions start_dim..end_dim merged into one, as torch.flatten (a reshape: same entries)."""
+        n = self.data.ndim
+        if n == 0:
+            return self.reshape(1)
+        lo, hi = (_flatten_dim(d, n, name) for d, name in ((start_dim, "start_dim"), (end_dim, "end_dim")))
+        if lo > hi:
+            raise AxisError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
+                            f"for a {n}-D tensor")
+        shape = self.data.shape
+        return self.reshape(shape[:lo] + (math.prod(shape[lo:hi + 1]),) + shape[hi + 1:])
+
     def reshape(self, *shape):
         """Same entries, new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one -1 is inferred."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -1018,6 +1035,14 @@ class Tensor:
                 else:
                     total = prev[0] + d
                     grads[key] = (total if type(total) is np.ndarray else np.asarray(total), True)
+
+
+def _flatten_dim(d, n, name):
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        raise BpkitTypeError(f"flatten: {name} must be an int, got {d!r:.40}")
+    if not -n <= d < n:
+        raise AxisError(f"flatten: {name}={d} is out of range for a {n}-D tensor")
+    return int(d) % n
 
 
 def _as_float(t):

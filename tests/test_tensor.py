@@ -283,7 +283,55 @@ def rpow_case(draw):
     return [draw(arrays(draw(shapes())))], lambda t: base ** t
 
 
+def _window_geometry(draw, dims, max_pad=None):
+    """Kernel, stride, padding, dilation and an input size the (dilated) kernel fits into, per axis."""
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    pad = tuple(draw(st.integers(0, 2 if max_pad is None else k // 2)) for k in kernel)
+    size = tuple(max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 4))
+                 for k, d, p in zip(kernel, dilation, pad))
+    one = draw(st.booleans())   # pass an int when every axis agrees, as callers do
+    pick = (lambda t: t[0] if one and len(set(t)) == 1 else t)
+    return kernel, pick(stride), pick(pad), pick(dilation), size
+
+
+@st.composite
+def conv_case(draw):
+    """conv1d or conv2d: random channels, kernels, strides, paddings ("same" too), dilations; batched or not."""
+    dims = draw(st.sampled_from([1, 2]))
+    kernel, stride, pad, dilation, size = _window_geometry(draw, dims)
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    if draw(st.booleans()) and stride in (1, (1,) * dims):
+        pad = "same"
+        size = tuple(s + 2 for s in size)
+    batch = () if draw(st.booleans()) else (n,)
+    x, w = draw(arrays(batch + (c_in,) + size)), draw(arrays((c_out, c_in) + kernel))
+    conv = bpkit.functional.conv1d if dims == 1 else bpkit.functional.conv2d
+    if draw(st.booleans()):
+        return [x, w, draw(arrays((c_out,)))], lambda x, w, b: conv(x, w, b, stride, pad, dilation)
+    return [x, w], lambda x, w: conv(x, w, None, stride, pad, dilation)
+
+
+@st.composite
+def pool_case(draw, kind):
+    """max or average pooling, 1-D or 2-D, random windows; max pooling on inputs without ties."""
+    dims = draw(st.sampled_from([1, 2]))
+    kernel, stride, pad, dilation, size = _window_geometry(draw, dims, max_pad="half")
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + size
+    F = bpkit.functional
+    if kind == "max":
+        pool = F.max_pool1d if dims == 1 else F.max_pool2d
+        return [draw(arrays_without_ties(shape))], lambda t: pool(t, kernel, stride, pad, dilation)
+    pool = F.avg_pool1d if dims == 1 else F.avg_pool2d
+    include = draw(st.booleans())
+    return [draw(arrays(shape))], lambda t: pool(t, kernel, stride, pad, count_include_pad=include)
+
+
 PRIMITIVE_CASES = {
+    "conv2d": conv_case(),
+    "max_pool2d": pool_case("max"),
+    "avg_pool2d": pool_case("avg"),
     "rpow": rpow_case(),
     "add": add_case(),
     "nll_loss": nll_loss_case(),

@@ -1,10 +1,11 @@
 """Layers with PyTorch's names: Module, Linear, Sequential, Identity, ReLU, LeakyReLU, GELU,
-Tanh, Sigmoid, Dropout, BatchNorm1d, LayerNorm; ``nn.init`` (initial values) and
+Tanh, Sigmoid, Dropout, BatchNorm1d, LayerNorm, Conv1d, Conv2d, MaxPool1d/2d, AvgPool1d/2d,
+Flatten; ``nn.init`` (initial values) and
 ``nn.utils`` (gradient clipping) as in PyTorch.
 
 One module per concept: ``module`` (the base class, its walks, hooks and the
 state dict), ``linear``, ``container`` (Sequential), ``activation``,
-``dropout``, ``normalization``, ``init``, ``utils``. Seeding: layers that draw random numbers (``Linear``'s
+``dropout``, ``normalization``, ``conv``, ``pooling``, ``flatten``, ``init``, ``utils``. Seeding: layers that draw random numbers (``Linear``'s
 init, ``Dropout``'s masks) take an ``rng`` argument (a ``np.random.Generator``
 or an int seed), the same habit as ``np.random.default_rng(0)`` everywhere
 else in the course.
@@ -12,10 +13,14 @@ else in the course.
 from bpkit.nn import init, utils
 from bpkit.nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from bpkit.nn.container import Sequential
+from bpkit.nn.conv import Conv1d, Conv2d
 from bpkit.nn.dropout import Dropout
+from bpkit.nn.flatten import Flatten
 from bpkit.nn.linear import Linear
 from bpkit.nn.module import Module
 from bpkit.nn.normalization import BatchNorm1d, LayerNorm
+from bpkit.nn.pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = ["Module", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU", "GELU", "Tanh", "Sigmoid",
-           "Dropout", "BatchNorm1d", "LayerNorm", "init", "utils"]
+           "Dropout", "BatchNorm1d", "LayerNorm", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
+           "AvgPool2d", "Flatten", "init", "utils"]

@@ -52,13 +52,13 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def _size(arg, n):
+def _size(arg, n, layer="Linear"):
     """n as an int if it is a whole number >= 0 (a layer size); else a one-line bpkit error."""
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
         text = repr(n)
         shown = f" {text}" if len(text) <= 40 and "\n" not in text else ""
-        raise BpkitTypeError(f"Linear: {arg} must be an integer number of features, "
+        raise BpkitTypeError(f"{layer}: {arg} must be an integer number of features, "
                              f"got {type(n).__name__}{shown}")
     if n < 0:
-        raise BpkitValueError(f"Linear: {arg} must be >= 0, got {n}")
+        raise BpkitValueError(f"{layer}: {arg} must be >= 0, got {n}")
     return int(n)
