@@ -1,7 +1,7 @@
 """Speed ratios of bpkit against its baselines, all measured in one run.
 
     python benchmarks/bench.py            # everything (about a minute on 2 cores)
-    python benchmarks/bench.py value      # or any of: value tensor import
+    python benchmarks/bench.py value      # or any of: value tensor conv import
     python benchmarks/bench.py --repeats 15
 
 (a) value:  building a 300,000-step chain of Values vs a minimal slotted node
@@ -14,6 +14,10 @@
             hand-written in numpy (target: <= 1.2x its time) and vs PyTorch CPU,
             if installed (target: <= 1.0x). Every library limited to one thread
             (threadpoolctl, if installed, and torch.set_num_threads(1)).
+(d) conv:   conv2d forward + backward (batch 64, 8 -> 16 channels, 28x28, 3x3)
+            vs PyTorch CPU if installed (target: <= 2x) and vs plain numpy im2col
+            (target: <= 1.3x); chapter 09's MNIST-1D CNN, 1500 steps (< 10 s).
+            In benchmarks/conv.py.
 (c) import: the cost of `import bpkit` (and touching its core names) beyond
             numpy, in fresh interpreters; matplotlib, sympy and ipywidgets must
             not be loaded. target: <= 0.3 s.
@@ -42,44 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-INSTALL_HINT = 'pip install -e ".[bench]"'
-failures = []
-
-
-def report(label, ratio, ok, target, detail=""):
-    status = "ok" if ok else "MISSED"
-    print(f"{label}: {ratio} (target {target}) [{status}]{detail}")
-    if not ok:
-        failures.append(label)
-
-
-def timed(fn, *args, collect=True):
-    """Seconds for one call of fn(*args). With collect, garbage left by the
-    previous contender is collected first, outside the timing, so no one pays
-    for another's garbage (this favours micrograd, whose every node is a cycle)."""
-    if collect:
-        gc.collect()
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
-def interleave(contenders, repeats, warmup=1, collect=True):
-    """{name: median seconds}, timing the contenders in turn, `repeats` rounds.
-
-    collect: run the cycle collector before each timed call (see timed());
-    off for array code, whose graphs hold no cycles, since a full collection
-    before every millisecond-long step would also flush the CPU caches.
-    """
-    for _ in range(warmup):
-        for fn, args in contenders.values():
-            fn(*args)
-    gc.collect()
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, (fn, args) in contenders.items():
-            times[name].append(timed(fn, *args, collect=collect))
-    return {name: statistics.median(t) for name, t in times.items()}
+from common import INSTALL_HINT, failures, interleave, one_thread as _one_thread, report  # noqa: E402
 
 
 # --------------------------------------------------------------- (a) Value
@@ -244,21 +211,6 @@ def bench_value(repeats):
 
 # -------------------------------------------------------------- (b) Tensor
 
-def _one_thread():
-    """Limit every BLAS/OpenMP pool in the process to one thread (threadpoolctl), if installed.
-
-    The environment variables set at the top already pin numpy's BLAS; this
-    also catches pools that a library (PyTorch's OpenMP, say) started with its own setting.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
-        print("threadpoolctl is not installed: relying on the *_NUM_THREADS variables alone")
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
-
-
 def bench_tensor(repeats):
     print("\n(b) Tensor: one training step, MLP 784-256-10, batch 128, float32, cross-entropy, SGD")
     try:
@@ -385,21 +337,25 @@ def bench_import(repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", metavar="{value,tensor,import}",
+    parser.add_argument("parts", nargs="*", metavar="{value,tensor,conv,import}",
                         help="which benchmarks to run (default: all)")
     parser.add_argument("--repeats", type=int, default=7,
                         help="rounds for (a) and (c); (b) runs 60x as many (default 7)")
     args = parser.parse_args(argv)
-    parts = args.parts or ["value", "tensor", "import"]
-    unknown = set(parts) - {"value", "tensor", "import"}
+    parts = args.parts or ["value", "tensor", "conv", "import"]
+    unknown = set(parts) - {"value", "tensor", "conv", "import"}
     if unknown:
-        parser.error(f"unknown part(s): {', '.join(sorted(unknown))} (choose from value, tensor, import)")
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))} (choose from value, tensor, conv, import)")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
           f"BLAS threads pinned to 1")
     if "value" in parts:
         bench_value(args.repeats)
     if "tensor" in parts:
         bench_tensor(args.repeats)
+    if "conv" in parts:
+        from conv import bench_cnn, bench_conv
+        bench_conv(args.repeats)
+        bench_cnn()
     if "import" in parts:
         bench_import(args.repeats)
     print()
