@@ -46,6 +46,7 @@ REQUIREMENTS = {
     "scikit-learn": "1.3",
     "scipy": "1.10",
     "tqdm": "4.60",
+    "mnist1d": "0.0.2",
     "bpkit": "0.1",
 }
 
