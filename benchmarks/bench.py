@@ -1,7 +1,7 @@
 """Speed ratios of bpkit against its baselines, all measured in one run.
 
     python benchmarks/bench.py            # everything (about a minute on 2 cores)
-    python benchmarks/bench.py value      # or any of: value tensor conv import
+    python benchmarks/bench.py value      # or any of: value tensor conv rnn import
     python benchmarks/bench.py --repeats 15
 
 (a) value:  building a 300,000-step chain of Values vs a minimal slotted node
@@ -18,6 +18,9 @@
             vs PyTorch CPU if installed (target: <= 2x) and vs plain numpy im2col
             (target: <= 1.3x); chapter 09's MNIST-1D CNN, 1500 steps (< 10 s).
             In benchmarks/conv.py.
+(e) rnn:    a GRU (batch 128, 40 steps, hidden 32) forward + backward through
+            time vs PyTorch CPU if installed and vs a hand numpy BPTT
+            (targets: <= 2x each). In benchmarks/rnn.py.
 (c) import: the cost of `import bpkit` (and touching its core names) beyond
             numpy, in fresh interpreters; matplotlib, sympy and ipywidgets must
             not be loaded. target: <= 0.3 s.
@@ -337,15 +340,15 @@ def bench_import(repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", metavar="{value,tensor,conv,import}",
+    parser.add_argument("parts", nargs="*", metavar="{value,tensor,conv,rnn,import}",
                         help="which benchmarks to run (default: all)")
     parser.add_argument("--repeats", type=int, default=7,
                         help="rounds for (a) and (c); (b) runs 60x as many (default 7)")
     args = parser.parse_args(argv)
-    parts = args.parts or ["value", "tensor", "conv", "import"]
-    unknown = set(parts) - {"value", "tensor", "conv", "import"}
+    parts = args.parts or ["value", "tensor", "conv", "rnn", "import"]
+    unknown = set(parts) - {"value", "tensor", "conv", "rnn", "import"}
     if unknown:
-        parser.error(f"unknown part(s): {', '.join(sorted(unknown))} (choose from value, tensor, conv, import)")
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))} (choose from value, tensor, conv, rnn, import)")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
           f"BLAS threads pinned to 1")
     if "value" in parts:
@@ -356,6 +359,9 @@ def main(argv=None):
         from conv import bench_cnn, bench_conv
         bench_conv(args.repeats)
         bench_cnn()
+    if "rnn" in parts:
+        from rnn import bench_gru
+        bench_gru(args.repeats)
     if "import" in parts:
         bench_import(args.repeats)
     print()

@@ -16,6 +16,8 @@ Conventions:
   by name, ``out`` for the output). The engine records the version of those
   tensors at the forward pass and refuses to run the vjp if one of them was
   changed in place since: the gradient would be silently wrong.
+* A vjp returns arrays, or a ``Scatter`` (x[index]'s gradient: values at
+  one basic index, zero elsewhere), which the engine adds in place.
 * A vjp never modifies g. It returns new arrays, views of new arrays, views of
   g, or g itself, but never a view of an array saved from the forward pass and
   never one new array for two inputs: backward() relies on this to know which
@@ -24,7 +26,7 @@ Conventions:
 """
 import numpy as np
 
-__all__ = ["unbroadcast", "reads", "PRIMITIVES"]
+__all__ = ["unbroadcast", "reads", "Scatter", "PRIMITIVES"]
 
 _BOTH = (True, True)
 
@@ -50,6 +52,26 @@ def reads(*per_input):
 
 
 # ----------------------------------------------------------- broadcasting
+
+
+class Scatter:
+    """A gradient that is zero except at a basic ``index``, where it is ``values``: x[index]'s vjp.
+
+    The engine adds ``values`` into the input's gradient buffer at ``index``
+    (allocating the buffer once), instead of a full array of zeros per slice.
+    ``dense()`` gives the ordinary array, for anyone who needs one.
+    """
+
+    __slots__ = ("index", "values", "shape", "dtype")
+
+    def __init__(self, index, values, shape, dtype):
+        self.index, self.values, self.shape, self.dtype = index, values, shape, dtype
+
+    def dense(self):
+        dx = np.zeros(self.shape, self.dtype)
+        dx[self.index] = self.values
+        return dx
+
 
 
 def unbroadcast(grad, shape):
@@ -577,7 +599,11 @@ def is_basic_index(index):
 def getitem(x, index):
     """out = x[index], for any index numpy accepts.
 
-    dx is zeros with g placed where the entries came from. With advanced
+    dx is zeros with g placed where the entries came from. For a basic index
+    (ints, slices) the vjp returns a ``Scatter`` instead of building those
+    zeros: the engine adds g into the input's gradient in place, so taking
+    one step after another out of a sequence costs O(steps), not O(steps^2).
+    With advanced
     indexing an entry can be picked more than once (``x[[0, 0]]``,
     ``x[(0, 0, 1), :]``) and must get the sum of its gradients: numpy's
     ``dx[index] = g`` would keep only the last one. So the same index is
@@ -591,10 +617,8 @@ def getitem(x, index):
         out = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
 
     def vjp(g):
-        if basic:  # each entry at most once: plain assignment is right
-            dx = np.zeros(shape, dtype)
-            dx[index] = g
-            return (dx,)
+        if basic:  # each entry at most once: the engine adds g in at index (see Scatter)
+            return (Scatter(index, g, shape, dtype),)
         positions = np.arange(size).reshape(shape)[index]
         dx = np.bincount(positions.ravel(), weights=np.ravel(g), minlength=size)
         return (dx.reshape(shape).astype(dtype, copy=False),)

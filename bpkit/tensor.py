@@ -1019,6 +1019,9 @@ class Tensor:
             for p, d in zip(parents, dgs):
                 if p is None or d is None:
                     continue
+                if type(d) is P.Scatter:
+                    _scatter_into(grads, p, d)
+                    continue
                 if type(d) is not np.ndarray:
                     d = np.asarray(d)
                 if d.shape != p.data.shape:  # a wrong backward rule must never pass silently
@@ -1050,6 +1053,22 @@ def _as_float(t):
     if t.data.dtype.kind == "f":
         return t
     return _result(t.data.astype(np.float64), None, (), None)
+
+
+def _scatter_into(grads, p, d):
+    """Add a Scatter gradient into p's entry of grads, in a buffer backward() alone holds."""
+    if d.shape != p.data.shape:  # a wrong backward rule must never pass silently
+        raise BackwardError(f"backward: the backward rule of getitem returned a gradient of shape "
+                            f"{d.shape} for an input of shape {p.data.shape}")
+    prev = grads.get(id(p))
+    if prev is None:
+        buf = np.zeros(p.data.shape, p.data.dtype)
+    elif prev[1] and type(prev[0]) is np.ndarray and prev[0].flags.writeable and prev[0].dtype == p.data.dtype:
+        buf = prev[0]
+    else:
+        buf = np.array(prev[0], dtype=p.data.dtype)
+    buf[d.index] += d.values
+    grads[id(p)] = (buf, True)
 
 
 def _owns(d, g, pass_on):

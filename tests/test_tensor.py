@@ -1211,3 +1211,16 @@ def test_clamp_with_bounds_that_broadcast_x():
 def test_numpy_shape_ndim_size_read_a_tensor_that_requires_grad():
     t = Tensor(np.zeros((2, 3)), requires_grad=True)
     assert np.shape(t) == (2, 3) and np.ndim(t) == 2 and np.size(t) == 6 and np.size(t, 1) == 3
+
+
+def test_slices_add_their_gradients_in_place_with_dense_ones_and_in_any_order():
+    x = Tensor(np.arange(5.0), requires_grad=True)
+    y = (x[1:] * 2).sum() + x[:-1].sum() + (x * x).sum() + x[2]
+    y.backward()
+    assert np.array_equal(x.grad, [1, 3, 3 + 1, 3, 2] + 2 * np.arange(5.0))
+    steps = Tensor(np.ones((50, 3), np.float32), requires_grad=True)
+    total = steps[0].sum()
+    for t in range(1, 50):
+        total = total + steps[t].sum() * t
+    total.backward()
+    assert steps.grad.dtype == np.float32 and np.array_equal(steps.grad[:, 0], np.maximum(np.arange(50), 1))
