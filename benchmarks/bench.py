@@ -19,8 +19,8 @@
             (target: <= 1.3x); chapter 09's MNIST-1D CNN, 1500 steps (< 10 s).
             In benchmarks/conv.py.
 (e) rnn:    a GRU (batch 128, 40 steps, hidden 32) forward + backward through
-            time vs PyTorch CPU if installed and vs a hand numpy BPTT
-            (targets: <= 2x each). In benchmarks/rnn.py.
+            time vs PyTorch CPU if installed (target: <= 2x) and vs a hand
+            numpy BPTT (target: <= 2.5x). In benchmarks/rnn.py.
 (c) import: the cost of `import bpkit` (and touching its core names) beyond
             numpy, in fresh interpreters; matplotlib, sympy and ipywidgets must
             not be loaded. target: <= 0.3 s.

@@ -57,11 +57,12 @@ from bpkit.grad_mode import is_grad_enabled, no_grad
 from bpkit.primitives import PRIMITIVES as _CORE_PRIMITIVES
 from bpkit.primitives import unbroadcast
 from bpkit.primitives_conv import PRIMITIVES as _CONV_PRIMITIVES
+from bpkit.primitives_rnn import PRIMITIVES as _RNN_PRIMITIVES
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "PRIMITIVES"]
 
 # every primitive of the engine: the tests check each one against finite differences
-PRIMITIVES = {**_CORE_PRIMITIVES, **_CONV_PRIMITIVES}
+PRIMITIVES = {**_CORE_PRIMITIVES, **_CONV_PRIMITIVES, **_RNN_PRIMITIVES}
 
 
 # --------------------------------------------------------- input checking

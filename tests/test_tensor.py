@@ -328,7 +328,28 @@ def pool_case(draw, kind):
     return [draw(arrays(shape))], lambda t: pool(t, kernel, stride, pad, count_include_pad=include)
 
 
+@st.composite
+def rnn_cell_case(draw, kind):
+    """One fused GRU or LSTM step: gi (N, G*H), h (N, H) [, c (N, H)], w_hh (G*H, H), b_hh or None."""
+    from bpkit.nn.rnn import _gru_step, _lstm_step
+    n, size = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    gates = (3 if kind == "gru" else 4) * size
+    gi, h, w = draw(arrays((n, gates))), draw(arrays((n, size))), draw(arrays((gates, size)))
+    bias = draw(st.booleans())
+    if kind == "gru":
+        if bias:
+            return [gi, h, w, draw(arrays((gates,)))], lambda gi, h, w, b: _gru_step(gi, h, w, b)
+        return [gi, h, w], lambda gi, h, w: _gru_step(gi, h, w, None)
+    c = draw(arrays((n, size)))
+    which = draw(st.sampled_from([0, 1]))          # the new h or the new c
+    if bias:
+        return [gi, h, c, w, draw(arrays((gates,)))], lambda gi, h, c, w, b: _lstm_step(gi, (h, c), w, b)[which]
+    return [gi, h, c, w], lambda gi, h, c, w: _lstm_step(gi, (h, c), w, None)[which]
+
+
 PRIMITIVE_CASES = {
+    "gru_cell": rnn_cell_case("gru"),
+    "lstm_cell": rnn_cell_case("lstm"),
     "conv2d": conv_case(),
     "max_pool2d": pool_case("max"),
     "avg_pool2d": pool_case("avg"),

@@ -17,8 +17,9 @@ Every weight and bias starts uniform in [-1/sqrt(hidden_size), 1/sqrt(hidden_siz
 PyTorch's default, so weights copied from PyTorch give the same outputs and gradients.
 
 Speed: the input projections of all time steps are one ``linear`` node per layer
-and direction; a step then costs one ``linear`` for the recurrent part and a
-handful of elementwise ops, never a node per number. Backpropagation through
+and direction; a GRU or LSTM step is then one fused primitive
+(``bpkit.primitives_rnn``, its backward written out beside it), an RNN step
+three nodes, never a node per number. Backpropagation through
 time is nothing but ``backward()`` on this unrolled graph: the recurrent weight
 appears at every step, so its gradient sums over the steps.
 """
@@ -31,7 +32,8 @@ from bpkit.errors import BpkitTypeError, BpkitValueError, ShapeError
 from bpkit.nn.linear import _size
 from bpkit.nn.module import Module
 from bpkit.ops import concatenate, stack
-from bpkit.tensor import Tensor
+from bpkit import primitives_rnn as PR
+from bpkit.tensor import Tensor, _nary
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
 
@@ -58,25 +60,16 @@ def _rnn_step(gi, h, w_hh, b_hh, nonlinearity):
 
 
 def _lstm_step(gi, state, w_hh, b_hh):
-    """(h', c') from gi (N, 4H) and (h, c); the gate rows are i, f, g, o."""
+    """(h', c') from gi (N, 4H) and (h, c): one fused primitive (gate rows i, f, g, o)."""
     h, c = state
     n = h.shape[-1]
-    gates = gi + F.linear(h, w_hh, b_hh)
-    ifo = gates[..., : 2 * n].sigmoid(), gates[..., 3 * n:].sigmoid()
-    i, f = ifo[0][..., :n], ifo[0][..., n:]
-    g = gates[..., 2 * n: 3 * n].tanh()
-    c = f * c + i * g
-    return ifo[1] * c.tanh(), c
+    both = _nary("lstm_cell", PR.lstm_cell, (gi, h, c, w_hh, b_hh))
+    return both[:, :n], both[:, n:]
 
 
 def _gru_step(gi, h, w_hh, b_hh):
-    """h' from gi (N, 3H) and h; the gate rows are r, z, n, with r applied to W_hn h + b_hn."""
-    n = h.shape[-1]
-    gh = F.linear(h, w_hh, b_hh)
-    rz = (gi[..., : 2 * n] + gh[..., : 2 * n]).sigmoid()
-    r, z = rz[..., :n], rz[..., n:]
-    cand = (gi[..., 2 * n:] + r * gh[..., 2 * n:]).tanh()
-    return cand + z * (h - cand)
+    """h' from gi (N, 3H) and h: one fused primitive (gate rows r, z, n)."""
+    return _nary("gru_cell", PR.gru_cell, (gi, h, w_hh, b_hh))
 
 
 # ---------------------------------------------------------------- cells
