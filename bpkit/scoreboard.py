@@ -346,15 +346,6 @@ def exercise_points(path: str | Path) -> dict[str, float]:
     return points
 
 
-def _title(exercise_id: str) -> str:
-    from bpkit.exercises import get_exercise
-
-    try:
-        return get_exercise(exercise_id).title
-    except Exception:  # an id no chapter module declares: the report says so
-        return ""
-
-
 def write_csv(reports: list[dict], out=None) -> None:
     """The gradebook: one row per learner and exercise (``CSV_COLUMNS``); a notebook that could not
     be read gets one row with its error and no exercise."""

@@ -4,7 +4,6 @@ Fast (no kernel, no nbgrader): tests/test_nbgrader.py runs nbgrader itself.
 """
 from __future__ import annotations
 
-import copy
 import shutil
 from pathlib import Path
 
@@ -43,7 +42,7 @@ def test_every_exercise_is_one_solution_cell_and_one_test_worth_points(path):
     assert set(tested) == checked  # every exercise the notebook checks is scored
 
 
-def _demo(tmp_path: Path | None = None):
+def _demo():
     """The fixture chapter without its markdown answer (nbgrader would grade that by hand)."""
     nb = nbformat.read(str(FIXTURES / "01_demo.ipynb"), as_version=4)
     nb.cells = [c for c in nb.cells if c.get("id") != "question"]
