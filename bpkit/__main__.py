@@ -1,4 +1,4 @@
-"""The command line: ``python -m bpkit {build,check,doctor}`` (also ``bpkit ...``).
+"""The command line: ``python -m bpkit {build,check,nbgrader-metadata,doctor}`` (also ``bpkit ...``).
 
 Expected problems (a missing notebook, unbalanced markers, a chapter the
 learner edited) print one line and return a non-zero exit code; tracebacks
@@ -24,7 +24,16 @@ def _build(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from bpkit import scoreboard
 
-    return scoreboard.main(args.notebooks, as_json=args.json, timeout=args.timeout)
+    return scoreboard.main(args.notebooks, as_json=args.json, timeout=args.timeout, as_csv=args.csv)
+
+
+def _nbgrader_metadata(args: argparse.Namespace) -> int:
+    from bpkit import grading
+
+    report = grading.main(args.notebooks, check=args.check)
+    for line in report.lines:
+        print(line)
+    return report.code
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -65,10 +74,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                        help="notebooks to run (default: every chapter in chapters/, one line each)")
-    check.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    output = check.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    output.add_argument("--csv", action="store_true",
+                        help="print a gradebook for a spreadsheet instead of tables: one row per learner and "
+                        "exercise (learner, notebook, exercise, title, status, points, score, message)")
     check.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                        help="time allowed for each notebook (default: 120)")
     check.set_defaults(run=_check)
+
+    metadata = commands.add_parser(
+        "nbgrader-metadata",
+        help="give solutions/ nbgrader's cell metadata and hidden tests (idempotent)",
+        description="Write nbgrader's cell metadata into solutions/NN_name.ipynb: solution cells "
+        "(ex-N-M-solution), each exercise's check cell as an autograded test (ex-N-M-check, 1 point unless "
+        "it says otherwise, with a hidden test that raises unless the check passed), every other cell "
+        "read-only. Running it again changes nothing.",
+    )
+    metadata.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                          help="solution notebooks (default: every solutions/*.ipynb)")
+    metadata.add_argument("--check", action="store_true",
+                          help="write nothing; exit 1 listing every cell whose metadata is missing or differs")
+    metadata.set_defaults(run=_nbgrader_metadata)
 
     doctor = commands.add_parser(
         "doctor",

@@ -16,6 +16,10 @@ Each ``solutions/NN_name.ipynb`` becomes ``chapters/NN_name.ipynb``:
   Python; a code line that mentions ``BEGIN SOLUTION`` or ``END SOLUTION``
   but is not a marker on a line of its own is an error (it would leak the
   answer);
+* in code cells every region from a line with ``### BEGIN HIDDEN TESTS`` to
+  one with ``### END HIDDEN TESTS`` (nbgrader's hidden tests: the raising
+  ``assert_passed`` of a check cell) is left out, markers included, as
+  nbgrader's release does, so the learner's Run All reaches the end;
 * in markdown cells such a block becomes ``_Your answer here._``;
 * cells tagged ``instructor`` are dropped;
 * outputs and execution counts are cleared, except in cells tagged
@@ -60,6 +64,7 @@ __all__ = [
     "find_root",
     "render",
     "render_bytes",
+    "strip_hidden_tests",
     "stub_source",
 ]
 
@@ -70,6 +75,8 @@ MARKER_LIKE = re.compile(r"#.*\b(BEGIN|END)\s+SOLUTION\b")  # a near-miss: a typ
 INDENT = re.compile(r"^[ \t]*")
 EXERCISE_ID = re.compile(r"Exercise\s+(\d+\.\d+)")
 FENCE = re.compile(r"^[ \t]*(```|~~~)")
+# nbgrader finds its hidden-test markers anywhere in a line (a substring): so does build
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
 MARKDOWN_STUB = "_Your answer here._"
 
@@ -213,6 +220,30 @@ def stub_source(source: str, *, where: str = "cell", markdown: bool = False) -> 
     return "\n".join(out)
 
 
+def strip_hidden_tests(source: str, *, where: str = "cell") -> str:
+    """``source`` without its hidden-test regions (marker lines included), as nbgrader's release.
+
+    Like nbgrader, a line that contains ``BEGIN HIDDEN TESTS`` (or ``END HIDDEN
+    TESTS``) anywhere is a marker.
+    """
+    out: list[str] = []
+    start = None
+    for i, line in enumerate(source.split("\n")):
+        if HIDDEN_BEGIN in line:
+            if start is not None:
+                raise BuildError(f"{where}: '### BEGIN HIDDEN TESTS' (line {i + 1}) inside another hidden-test region (line {start + 1})")
+            start = i
+        elif HIDDEN_END in line:
+            if start is None:
+                raise BuildError(f"{where}: '### END HIDDEN TESTS' (line {i + 1}) without a '### BEGIN HIDDEN TESTS' before it")
+            start = None
+        elif start is None:
+            out.append(line)
+    if start is not None:
+        raise BuildError(f"{where}: '### BEGIN HIDDEN TESTS' (line {start + 1}) has no '### END HIDDEN TESTS'")
+    return "\n".join(out)
+
+
 def _cell_id(name: str, index: int) -> str:
     """A deterministic id for a cell whose id is missing or repeats an earlier one.
 
@@ -247,7 +278,7 @@ def render(nb, name: str = "notebook"):
         new.metadata = nbformat.NotebookNode({"tags": tags} if "tags" in cell.get("metadata", {}) else {})
         where = f"{name}: cell {index}"
         if cell.cell_type == "code":
-            new.source = stub_source(cell.source, where=where)
+            new.source = stub_source(strip_hidden_tests(cell.source, where=where), where=where)
             # A kept output keeps its execution count too: nbval (even --nbval-lax)
             # rejects a cell that has outputs but was never run.
             if "keep-output" not in tags:

@@ -1,6 +1,6 @@
 """The scoreboard: run notebooks headless and report every exercise.
 
-``python -m bpkit check NOTEBOOK... [--json] [--timeout SECONDS]``
+``python -m bpkit check NOTEBOOK... [--json | --csv] [--timeout SECONDS]``
 
 ``python -m bpkit check`` with no notebook is the learner's progress through
 the whole course: every chapter in ``chapters/`` (found in the current
@@ -19,6 +19,11 @@ what was recorded survives a kernel that later dies or hangs) and at the end.
 The whole notebook gets ``--timeout`` seconds; a cell running over is
 interrupted and the rest skipped.
 
+``--csv`` prints a gradebook a spreadsheet opens: one row per learner and
+exercise (``learner_names`` says how the learner is read from the path),
+with the points of the exercise's check cell when the notebook carries
+nbgrader's metadata (else 1) and the score (the points when it passed, else 0).
+
 The exercises expected are the ids in the notebook's ``check("N.M", ...)``
 calls; one with no recorded result is reported as an "error" saying why its
 check cell did not run (the first error before it, or the timeout).
@@ -26,6 +31,7 @@ check cell did not run (the first error before it, or the timeout).
 from __future__ import annotations
 
 import atexit
+import csv
 import json
 import math
 import re
@@ -36,8 +42,8 @@ from pathlib import Path
 
 from bpkit.exercises.core import ERROR, NOT_YET, PASSED
 
-__all__ = ["expected_ids", "find_chapters", "format_progress_line", "format_report", "main", "next_open",
-           "progress", "run_notebook"]
+__all__ = ["CSV_COLUMNS", "expected_ids", "exercise_points", "find_chapters", "format_progress_line",
+           "format_report", "learner_names", "main", "next_open", "progress", "run_notebook", "write_csv"]
 
 CHECK_CALL = re.compile(r"check\(\s*[\"'](\d+\.\d+)[\"']")
 MARKER = "BPKIT-SCOREBOARD-RESULTS:"
@@ -285,7 +291,80 @@ def format_summary(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int:
+CSV_COLUMNS = ("learner", "notebook", "exercise", "title", "status", "points", "score", "message")
+NBGRADER_FOLDERS = ("submitted", "autograded")  # nbgrader's <folder>/<student>/<assignment>/<notebook>
+
+
+def learner_names(paths: list[str | Path]) -> list[str]:
+    """Who each notebook belongs to, read from its path.
+
+    nbgrader's layout (``.../submitted/<student>/<assignment>/NN.ipynb``, or
+    ``autograded/``): the student. Otherwise the part of the folders that
+    differs between the notebooks (``submissions/alice/01.ipynb`` and
+    ``submissions/bob/01.ipynb``: alice, bob); when the folders are all the
+    same, the file names without ``.ipynb`` (``submissions/alice.ipynb``);
+    for a single notebook, its folder's name.
+    """
+    folders = [Path(p).resolve().parent.parts for p in paths]
+    shortest = min((len(f) for f in folders), default=0)
+    prefix = 0
+    while prefix < shortest and len({f[prefix] for f in folders}) == 1:
+        prefix += 1
+    suffix = 0
+    while suffix < shortest - prefix and len({f[len(f) - 1 - suffix] for f in folders}) == 1:
+        suffix += 1
+    same_folder = len(set(folders)) == 1
+    names = []
+    for path, parts in zip(paths, folders):
+        given = Path(path).parts
+        found = [i for i, part in enumerate(given[:-1]) if part in NBGRADER_FOLDERS and i + 4 == len(given)]
+        if found:
+            names.append(given[found[-1] + 1])
+            continue
+        if same_folder and len(paths) > 1:
+            names.append(Path(path).stem)
+            continue
+        middle = parts[prefix:len(parts) - suffix]
+        names.append("/".join(middle) if middle else (parts[-1] if parts else ""))
+    return names
+
+
+def exercise_points(path: str | Path) -> dict[str, float]:
+    """Exercise id -> points of its nbgrader test cell (the check cell), for a notebook with nbgrader metadata."""
+    import nbformat
+
+    points: dict[str, float] = {}
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # the report already says it could not be read
+        return points
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and "points" in meta:
+            for exercise_id in CHECK_CALL.findall(cell.source):
+                points.setdefault(exercise_id, meta["points"])
+    return points
+
+
+def write_csv(reports: list[dict], out=None) -> None:
+    """The gradebook: one row per learner and exercise (``CSV_COLUMNS``); a notebook that could not
+    be read gets one row with its error and no exercise."""
+    out = out or sys.stdout
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    learners = learner_names([r["notebook"] for r in reports])
+    for learner, report in zip(learners, reports):
+        points = exercise_points(report["notebook"])
+        if report.get("error"):
+            writer.writerow([learner, report["notebook"], "", "", ERROR, "", "", report["error"]])
+        for r in report["exercises"]:
+            worth = points.get(r["id"], 1)
+            worth = int(worth) if float(worth).is_integer() else worth
+            writer.writerow([learner, report["notebook"], r["id"], _title(r["id"]), r["status"], worth,
+                             worth if r["status"] == PASSED else 0, "" if r["status"] == PASSED else r["message"]])
+
+
+def main(paths: list[str], as_json: bool = False, timeout: float = 120.0, as_csv: bool = False) -> int:
     """Run every notebook, print tables (or JSON); 0 only if every exercise passed.
 
     No notebook: the learner's progress through the whole course (``progress``).
@@ -293,7 +372,7 @@ def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int
     from bpkit.build import BuildError
 
     if not paths:
-        return progress(as_json=as_json, timeout=timeout)
+        return progress(as_json=as_json, timeout=timeout, as_csv=as_csv)
 
     for p in paths:
         if not Path(p).is_file():
@@ -302,11 +381,13 @@ def main(paths: list[str], as_json: bool = False, timeout: float = 120.0) -> int
     for p in paths:
         report = run_notebook(p, timeout=timeout)
         reports.append(report)
-        if not as_json:
+        if not as_json and not as_csv:
             width = max(80, shutil.get_terminal_size((100, 24)).columns)
             print(format_report(report, width) + ("\n" if len(paths) > 1 else ""), flush=True)
     if as_json:
         print(json.dumps(reports, indent=1))
+    elif as_csv:
+        write_csv(reports)
     elif len(reports) > 1:
         print(format_summary(reports), flush=True)
     everything = [r for report in reports for r in report["exercises"]]
@@ -392,7 +473,8 @@ def _next_line(found: dict | None) -> str:
     return f"next: Exercise {found['id']}{title} in {found['notebook']} ({state})"
 
 
-def progress(folder: str | Path | None = None, as_json: bool = False, timeout: float = 120.0) -> int:
+def progress(folder: str | Path | None = None, as_json: bool = False, timeout: float = 120.0,
+             as_csv: bool = False) -> int:
     """Run every chapter of the course (saved versions) and print one line each, then the next exercise.
 
     0 only when every exercise passed. Inside a kernel that this command
@@ -411,7 +493,8 @@ def progress(folder: str | Path | None = None, as_json: bool = False, timeout: f
                          "or above it; run this from the course folder, or name the notebooks to check")
     paths = sorted(chapters.glob(CHAPTER_GLOB))
     width = max(len(p.name) for p in paths)
-    if not as_json:
+    quiet = as_json or as_csv
+    if not quiet:
         count = f"{len(paths)} chapter" + ("s" if len(paths) != 1 else "")
         print(f"your progress: {count} in {_shown_path(chapters)}/ (the saved files, each run "
               "in a fresh kernel; save your notebook first)", flush=True)
@@ -422,13 +505,15 @@ def progress(folder: str | Path | None = None, as_json: bool = False, timeout: f
             report = run_notebook(path, timeout=timeout)
             report["notebook"] = _shown_path(path)
             reports.append(report)
-            if not as_json:
+            if not quiet:
                 print(format_progress_line(report, width), flush=True)
     finally:
         os.environ.pop(PROGRESS_ENV, None)
     found = next_open(reports)
     if as_json:
         print(json.dumps({"chapters": reports, "next": found}, indent=1))
+    elif as_csv:
+        write_csv(reports)
     else:
         print(_next_line(found), flush=True)
     unread = any(report.get("error") for report in reports)

@@ -5,6 +5,8 @@ Ten kernels start in this module (1-2 s each) plus a 4 s timeout.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ import nbformat
 import pytest
 
 from bpkit import build, scoreboard
+from bpkit.exercises import get_exercise
 from bpkit.__main__ import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -243,3 +246,61 @@ def test_progress_line_counts_open_wrong_and_errors():
     assert scoreboard.next_open([report])["id"] == "3.2"
     unreadable = {"notebook": "chapters/04_y.ipynb", "exercises": [], "error": "cannot read the notebook: x"}
     assert scoreboard.format_progress_line(unreadable, 12) == "  04_y.ipynb    cannot read the notebook: x"
+
+
+# ----------------------------------------------------------------------------
+# --csv: a gradebook for a spreadsheet
+
+
+def test_learner_names_from_the_paths():
+    assert scoreboard.learner_names(["class/alice/01.ipynb", "class/bob/01.ipynb"]) == ["alice", "bob"]
+    assert scoreboard.learner_names(["class/alice/01.ipynb", "class/alice/02.ipynb", "class/bob/01.ipynb"]) \
+        == ["alice", "alice", "bob"]
+    assert scoreboard.learner_names(["a/alice/week1/01.ipynb", "a/bob/week1/01.ipynb"]) == ["alice", "bob"]
+    nbgrader = ["submitted/alice/01_neurons/01_neurons.ipynb"]  # nbgrader's layout, even alone
+    assert scoreboard.learner_names(nbgrader) == ["alice"]
+    assert scoreboard.learner_names(["course/autograded/bob/ch1/ch1.ipynb"]) == ["bob"]
+    assert scoreboard.learner_names(["work/alice/01.ipynb"]) == ["alice"]  # one learner: the folder
+    assert scoreboard.learner_names(["hand-ins/alice.ipynb", "hand-ins/bob.ipynb"]) == ["alice", "bob"]
+
+
+def test_write_csv_one_row_per_learner_and_exercise(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('f = check("0.1", f)'),
+                                         nbformat.v4.new_code_cell('g = check("0.2", g)')])
+    nb.cells[1].metadata["nbgrader"] = {"grade": True, "points": 2.5, "grade_id": "x", "locked": True,
+                                        "solution": False, "schema_version": 3}
+    for who in ("alice", "bob"):
+        (tmp_path / who).mkdir()
+        nbformat.write(nb, str(tmp_path / who / "01.ipynb"))
+    reports = [
+        {"notebook": str(tmp_path / "alice" / "01.ipynb"), "exercises": [
+            {"id": "0.1", "status": "passed", "message": "passed"},
+            {"id": "0.2", "status": "not yet", "message": 'for x = 1, expected "2", got 3'}]},
+        {"notebook": str(tmp_path / "bob" / "01.ipynb"), "exercises": [
+            {"id": "0.1", "status": "error", "message": "raised ValueError: oops, really"},
+            {"id": "0.2", "status": "passed", "message": "passed"}]},
+        {"notebook": str(tmp_path / "carol" / "01.ipynb"), "exercises": [], "error": "cannot read the notebook"},
+    ]
+    out = io.StringIO()
+    scoreboard.write_csv(reports, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == list(scoreboard.CSV_COLUMNS)
+    assert [r[:3] + r[4:7] for r in rows[1:]] == [
+        ["alice", reports[0]["notebook"], "0.1", "passed", "1", "1"],
+        ["alice", reports[0]["notebook"], "0.2", "not yet", "2.5", "0"],
+        ["bob", reports[1]["notebook"], "0.1", "error", "1", "0"],
+        ["bob", reports[1]["notebook"], "0.2", "passed", "2.5", "2.5"],
+        ["carol", reports[2]["notebook"], "", "error", "", ""],
+    ]
+    assert rows[2][7] == 'for x = 1, expected "2", got 3' and rows[1][7] == ""  # quoted, not split
+    assert rows[1][3] == get_exercise("0.1").title and rows[1][3]
+
+
+def test_check_csv_runs_the_notebooks(notebooks, capsys):
+    code = main(["check", "--csv", str(notebooks["solution"]), str(notebooks["chapter"])])
+    assert code == 1
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["learner"], r["exercise"], r["status"], r["score"]) for r in rows] == [
+        ("solved", "91.1", "passed", "1"), ("solved", "91.2", "passed", "1"),
+        ("chapter", "91.1", "not yet", "0"), ("chapter", "91.2", "not yet", "0"),
+    ]

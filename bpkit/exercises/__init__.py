@@ -9,6 +9,7 @@ from bpkit.exercises.core import (
     Exercise,
     Result,
     UnknownExerciseError,
+    assert_passed,
     chapter_exercises,
     check,
     evaluate,
@@ -19,6 +20,6 @@ from bpkit.exercises.core import (
 )
 
 __all__ = [
-    "Exercise", "Result", "UnknownExerciseError", "chapter_exercises", "check",
+    "Exercise", "Result", "UnknownExerciseError", "assert_passed", "chapter_exercises", "check",
     "compare", "evaluate", "get_exercise", "reset_results", "results", "short_repr", "tries",
 ]

@@ -18,7 +18,9 @@ none; the first wrong answer gets the first hint (a nudge), each further wrong
 answer of the same exercise the next, more specific one. The count of tries
 lives in the kernel (``tries()``); the answer itself is only in ``solutions/``.
 It never shows a traceback. ``results()`` lists this process's verdicts for
-the scoreboard (``python -m bpkit check``).
+the scoreboard (``python -m bpkit check``). ``assert_passed("1.1")`` raises
+unless the last check of 1.1 passed: nbgrader's hidden test in each check cell
+(left out of the learner's copies, so their Run All still reaches the end).
 """
 import copy
 import html
@@ -35,7 +37,7 @@ from bpkit.exercises.compare import _ADDRESS, compare, short_repr
 
 __all__ = [
     "Exercise", "Result", "UnknownExerciseError",
-    "check", "evaluate", "get_exercise", "chapter_exercises", "results", "reset_results", "tries",
+    "assert_passed", "check", "evaluate", "get_exercise", "chapter_exercises", "results", "reset_results", "tries",
 ]
 
 PASSED, NOT_YET, ERROR = "passed", "not yet", "error"
@@ -319,3 +321,20 @@ def check(exercise_id, fn):
     _RESULTS[exercise.id] = result
     _show(result)
     return fn if result.passed else exercise.reference
+
+
+def assert_passed(exercise_id):
+    """Raise ``AssertionError`` unless the last ``check`` of ``exercise_id`` in this kernel passed.
+
+    nbgrader scores a test cell by whether it raises, and ``check`` never
+    does (so a learner's Run All reaches the end): each check cell of
+    ``solutions/`` ends with this call inside nbgrader's ``### BEGIN HIDDEN
+    TESTS`` region, which ``python -m bpkit build`` and nbgrader's release
+    leave out and ``nbgrader autograde`` puts back. Shows nothing.
+    """
+    exercise_id = str(exercise_id)
+    result = _RESULTS.get(exercise_id)
+    if result is None:
+        raise AssertionError(f"Exercise {exercise_id} was not checked in this kernel (its check cell did not run check)")
+    if not result.passed:
+        raise AssertionError(f"Exercise {result.id} ({result.title}): {result.status}: {result.message}")
