@@ -49,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from common import INSTALL_HINT, failures, interleave, one_thread as _one_thread, report  # noqa: E402
+from common import (INSTALL_HINT, failures, interleave, one_thread as _one_thread, report,  # noqa: E402
+                    report_medians)
 
 
 # --------------------------------------------------------------- (a) Value
@@ -297,15 +298,8 @@ def bench_tensor(repeats):
     rounds = repeats * 60
     with _one_thread():
         med = interleave(contenders, rounds, warmup=20, collect=False)
-    print("median step: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
-          + f" ({rounds} rounds)")
-    ratio = med["bpkit"] / med["numpy"]
-    report("Tensor vs hand numpy", f"{ratio:.2f}x its time", ratio <= 1.2, "<= 1.2x")
-    if torch is None:
-        print("Tensor vs PyTorch: torch is not installed, so not measured")
-    else:
-        ratio = med["bpkit"] / med["torch"]
-        report("Tensor vs PyTorch", f"{ratio:.2f}x its time", ratio <= 1.0, "<= 1.0x")
+    report_medians(med, rounds, "step",
+                   [("numpy", "Tensor vs hand numpy", 1.2), ("torch", "Tensor vs PyTorch", 1.0)])
 
 
 # -------------------------------------------------------------- (c) import

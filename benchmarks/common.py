@@ -56,3 +56,17 @@ def one_thread():
         print("threadpoolctl is not installed: relying on the *_NUM_THREADS variables alone")
         return contextlib.nullcontext()
     return threadpool_limits(limits=1)
+
+
+def report_medians(med, rounds, what, targets):
+    """Print the medians, then one verdict per baseline: targets = [(name in med, label, max ratio), ...].
+
+    A baseline missing from ``med`` (PyTorch not installed) is said, not failed.
+    """
+    print(f"median {what}: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items()) + f" ({rounds} rounds)")
+    for name, label, target in targets:
+        if name not in med:
+            print(f"{label}: {name} is not installed, so not measured")
+            continue
+        ratio = med["bpkit"] / med[name]
+        report(label, f"{ratio:.2f}x its time", ratio <= target, f"<= {target}x")

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from common import failures, interleave, one_thread, report
+from common import failures, interleave, one_thread, report, report_medians
 
 N, C_IN, C_OUT, H, K = 64, 8, 16, 28, 3
 
@@ -76,15 +76,8 @@ def bench_conv(repeats):
     rounds = repeats * 20
     with one_thread():
         med = interleave(contenders, rounds, warmup=5, collect=False)
-    print("median forward + backward: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
-          + f" ({rounds} rounds)")
-    ratio = med["bpkit"] / med["numpy"]
-    report("conv2d vs plain numpy im2col", f"{ratio:.2f}x its time", ratio <= 1.3, "<= 1.3x")
-    if torch is None:
-        print("conv2d vs PyTorch: torch is not installed, so not measured")
-    else:
-        ratio = med["bpkit"] / med["torch"]
-        report("conv2d vs PyTorch", f"{ratio:.2f}x its time", ratio <= 2.0, "<= 2.0x")
+    report_medians(med, rounds, "forward + backward",
+                   [("numpy", "conv2d vs plain numpy im2col", 1.3), ("torch", "conv2d vs PyTorch", 2.0)])
 
 
 def bench_cnn():

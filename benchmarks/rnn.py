@@ -8,7 +8,7 @@ engine costs). Targets: <= 2.0x PyTorch's time, <= 2.5x the hand numpy's.
 """
 import numpy as np
 
-from common import interleave, one_thread, report
+from common import interleave, one_thread, report_medians
 
 N, L, I, H = 128, 40, 1, 32
 
@@ -92,12 +92,5 @@ def bench_gru(repeats):
     rounds = repeats * 10
     with one_thread():
         med = interleave(contenders, rounds, warmup=3, collect=False)
-    print("median forward + backward: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
-          + f" ({rounds} rounds)")
-    ratio = med["bpkit"] / med["numpy"]
-    report("GRU vs hand numpy BPTT", f"{ratio:.2f}x its time", ratio <= 2.5, "<= 2.5x")
-    if torch is None:
-        print("GRU vs PyTorch: torch is not installed, so not measured")
-    else:
-        ratio = med["bpkit"] / med["torch"]
-        report("GRU vs PyTorch", f"{ratio:.2f}x its time", ratio <= 2.0, "<= 2.0x")
+    report_medians(med, rounds, "forward + backward",
+                   [("numpy", "GRU vs hand numpy BPTT", 2.5), ("torch", "GRU vs PyTorch", 2.0)])

@@ -4,7 +4,8 @@ import math
 import numpy as np
 
 from bpkit import functional as F
-from bpkit.errors import BpkitTypeError, BpkitValueError
+from bpkit.convolution import _ints
+from bpkit.errors import BpkitValueError
 from bpkit.nn.linear import _size
 from bpkit.nn.module import Module
 from bpkit.tensor import Tensor
@@ -27,10 +28,10 @@ class _ConvNd(Module):
         if padding_mode != "zeros":
             raise BpkitValueError(f"{name}: padding_mode={padding_mode!r:.20} is not supported by bpkit "
                                   f"('zeros' only)")
-        self.kernel_size = _tuple(name, "kernel_size", kernel_size, self._dims)
-        self.stride = _tuple(name, "stride", stride, self._dims)
-        self.padding = padding if isinstance(padding, str) else _tuple(name, "padding", padding, self._dims, 0)
-        self.dilation = _tuple(name, "dilation", dilation, self._dims)
+        self.kernel_size = _ints(name, "kernel_size", kernel_size, self._dims, 1)
+        self.stride = _ints(name, "stride", stride, self._dims, 1)
+        self.padding = padding if isinstance(padding, str) else _ints(name, "padding", padding, self._dims, 0)
+        self.dilation = _ints(name, "dilation", dilation, self._dims, 1)
         self.groups = groups
         self.padding_mode = padding_mode
         # PyTorch's default: kaiming_uniform_(a=sqrt(5)) and a bias in the same range, i.e. U(-1/sqrt(fan_in),
@@ -82,14 +83,3 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
-
-
-def _tuple(layer, name, value, dims, minimum=1):
-    items = value if isinstance(value, (tuple, list)) else (value,) * dims
-    if len(items) != dims or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-                                     for v in items):
-        raise BpkitTypeError(f"{layer}: {name} must be an int or a tuple of {dims} ints, got {value!r:.40}")
-    if any(v < minimum for v in items):
-        raise BpkitValueError(f"{layer}: {name} must be {'positive' if minimum else 'non-negative'}, "
-                              f"got {value!r:.40}")
-    return tuple(int(v) for v in items)
