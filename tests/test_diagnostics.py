@@ -113,3 +113,20 @@ def test_forward_hook_sees_inputs_can_replace_output_and_is_removable():
     assert list(layer.state_dict()) == ["weight", "bias"]
     with pytest.raises(BpkitTypeError, match="hook must be callable"):
         layer.register_forward_hook(3)
+
+
+def test_a_residual_block_in_a_few_lines_passes_the_gradient_through():
+    class Residual(nn.Module):
+        def __init__(self, f):
+            self.f = f
+
+        def forward(self, x):
+            return x + self.f(x)
+
+    block = Residual(nn.Sequential(nn.Linear(3, 3, dtype=np.float64, rng=0), nn.Tanh()))
+    assert [n for n, _ in block.named_parameters()] == ["f.0.weight", "f.0.bias"]
+    x = Tensor(np.zeros((1, 3)), requires_grad=True)
+    block(x).sum().backward()
+    W = block.f[0].weight.data
+    b = block.f[0].bias.data
+    assert np.allclose(x.grad, 1 + ((1 - np.tanh(b) ** 2) @ W))   # I + dF/dx, summed over outputs

@@ -38,6 +38,16 @@ class Module:
     ``parameters()``, ``modules()`` and the ``named_*`` methods return lists
     (PyTorch's return generators; ``list(...)`` and ``for`` work on both).
 
+    A layer of your own takes a few lines; a residual block, for example::
+
+        class Residual(Module):
+            def __init__(self, f):
+                self.f = f                  # any Module: its parameters are found
+            def forward(self, x):
+                return x + self.f(x)        # d(x + f(x))/dx = I + df/dx
+
+        block = Residual(Sequential(Linear(64, 64), ReLU(), Linear(64, 64)))
+
     Buffers: numpy arrays named with ``register_buffer`` (BatchNorm1d's running
     statistics). They are not Tensors, so ``parameters()`` and the optimizers
     never see them; ``state_dict()``/``load_state_dict()`` save and restore
