@@ -329,7 +329,8 @@ def _verify_init_std(fn):
     for case in _init_cases():
         expected = init_std(*case)
         got = fn(*case)
-        if not isinstance(got, (int, float, np.floating, np.integer)) or isinstance(got, bool):
+        if (isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number, np.ndarray))
+                or np.ndim(got) != 0):
             return f"should return one number (a standard deviation), got {short_repr(got)}"
         fan_in, fan_out, scheme = case[:3]
         slope = f", negative_slope = {case[3]}" if len(case) > 3 else ""
