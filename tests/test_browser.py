@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 pytestmark = pytest.mark.browser
 
-HOW_TO_ENABLE = ("to run them: apt-get install chromium (or set BPKIT_CHROMIUM to a Chrome/Chromium binary) "
+HOW_TO_ENABLE = ("to run them: sudo apt-get install chromium (or set BPKIT_CHROMIUM to a Chrome/Chromium binary) "
                  "and .venv/bin/python -m pip install playwright")
 REQUIRED = os.environ.get("BPKIT_BROWSER_TESTS", "").lower() == "require"
 
