@@ -85,7 +85,8 @@ window.__bpkit = {
                         if (!imgs.length || !imgs.every(img => img.complete && img.naturalWidth > 0)) return false;
                         const now = imgs.map(img => __bpkit.key(img.getAttribute('src') || ''));
                         return now.some(k => !before.includes(k)); },
-  readout(el) { const r = el.querySelector('.widget-readout'); return r ? (r.value ?? r.textContent) : null; },
+  value(el) { const h = el.querySelector('.noUi-handle'), r = el.querySelector('.widget-readout');
+              return (h ? h.getAttribute('aria-valuenow') : '') + '|' + (r ? r.textContent : ''); },
   label(el) { const w = el.closest('.widget-inline-hbox, .widget-checkbox') || el;
               const texts = Array.from(w.querySelectorAll('.widget-label, .widget-label-basic'))
                                  .concat([el]).map(l => (l.textContent || '').replace(/\\u200b/g, '').trim());
@@ -273,9 +274,9 @@ def _act_and_wait(page, control, act, what: str, problems: list, moved=None) -> 
 
 
 def _work_slider(page, control, what, problems):
-    handle = control.locator(".noUi-handle").first
+    handle, moves = control.locator(".noUi-handle").first, []
     for key in ("ArrowRight", "Home", "End"):  # a small step, then both ends (the later controls see the last)
-        value = control.evaluate("el => __bpkit.readout(el)")
+        value = control.evaluate("el => __bpkit.value(el)")  # the handle's position and the readout
 
         def act(key=key):
             handle.focus()
@@ -283,13 +284,17 @@ def _work_slider(page, control, what, problems):
 
         def moved(value=value):
             try:
-                page.wait_for_function("([el, v]) => __bpkit.readout(el) !== v", arg=[control.element_handle(), value],
+                page.wait_for_function("([el, v]) => __bpkit.value(el) !== v", arg=[control.element_handle(), value],
                                        timeout=3000, polling=50)
+                moves.append(key)
                 return True
-            except Exception:
+            except Exception:  # already at that end
                 return False
 
-        _act_and_wait(page, control, act, f"{what} ({key}, from {value})", problems, moved)
+        position, readout = value.split("|", 1)
+        _act_and_wait(page, control, act, f"{what} ({key}, from {readout or position})", problems, moved)
+    if not moves:
+        problems.append(f"{what}: ArrowRight, Home and End on its handle did not move it")
 
 
 def _work_dropdown(page, control, what, problems):
