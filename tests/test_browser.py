@@ -300,6 +300,8 @@ def _work_slider(page, control, what, problems):
 def _work_dropdown(page, control, what, problems):
     options = control.locator("option").all_inner_texts()
     start = control.evaluate("el => el.selectedIndex")
+    if len(options) < 2:
+        return  # nothing else to pick
     for step in range(1, len(options) + 1):  # every other option, then back to the first one
         index = (start + step) % len(options)
         _act_and_wait(page, control, lambda index=index: control.select_option(index=index),
@@ -357,7 +359,8 @@ def test_every_widget_redraws_its_figure_without_errors(lab, path, builds_widget
             what = f"{kind} {label!r} (control {i + 1} of {count})"
             control.scroll_into_view_if_needed()
             WORKERS[kind](page, control, what, problems)
-            cell = control.locator("xpath=ancestor::div[contains(@class, 'jp-Cell')][1]")
+            cell = control.locator("xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '),"
+                                   " ' jp-Cell-outputWrapper ')][1]")  # the widget with its figure
             cell.screenshot(path=str(shots / f"{name}-{i + 1:02d}-{kind}-{_slug(label)}.png"))
         print(f"\n{path.name}: Run All {ran_all:.1f} s, {count} controls worked in "
               f"{time.monotonic() - started - ran_all:.1f} s")
