@@ -29,3 +29,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bpkit"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying why the browser tests were skipped and how to enable them (pytest -q hides skip reasons)."""
+    reasons = []
+    for report in terminalreporter.stats.get("skipped", []):
+        if "browser" in getattr(report, "keywords", {}) and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2].removeprefix("Skipped: ")
+            if reason not in reasons:
+                reasons.append(reason)
+    for reason in reasons:
+        terminalreporter.write_line(reason, yellow=True)
