@@ -216,11 +216,27 @@ def _convb_crop_left(dout, x, w, stride=1, padding=0):
     return dxp[:, :, :L], dw, db
 
 
+def _convb_no_crop(dout, x, w, stride=1, padding=0):
+    """Returns the gradient of the padded input, padding entries included."""
+    xp = _pad(x, padding)
+    dxp = np.zeros(xp.shape)
+    for i in range(dout.shape[2]):
+        for j in range(w.shape[2]):
+            dxp[:, :, i * stride + j] += dout[:, :, i] @ w[:, :, j]
+    return (dxp,) + conv1d_backward(dout, x, w, stride, padding)[1:]
+
+
 def _convb_dw_first_example(dout, x, w, stride=1, padding=0):
     """dw from the first example only: a shared weight's gradient sums over the batch too."""
     dx, _, db = conv1d_backward(dout, x, w, stride, padding)
     _, dw, _ = conv1d_backward(dout[:1], x[:1], w, stride, padding)
     return dx, dw, db
+
+
+def _convb_batch_mean(dout, x, w, stride=1, padding=0):
+    """Divides dw by the batch size."""
+    dx, dw, db = conv1d_backward(dout, x, w, stride, padding)
+    return dx, dw / x.shape[0], db
 
 
 def _convb_mean(dout, x, w, stride=1, padding=0):
@@ -475,10 +491,14 @@ EXERCISES = [
         verify=_verifier(conv1d_backward, _conv_backward_cases, ("dout", "x", "w", "stride", "padding"), [
             (_convb_crop_left, "your dx keeps the first L entries of the padded input's gradient; the real "
                                "input starts `padding` entries in, so keep dxp[:, :, padding:padding + L]"),
+            (_convb_no_crop, "your dx has the padded length L + 2 padding; the padding zeros are not inputs: "
+                             "cut their gradients off"),
             (_convb_unflipped, "your dx slides the kernel over dout the forward way; the derivation above "
                                "shows the kernel arrives flipped (input t meets output i through w[t - i])"),
             (_convb_dw_first_example, "your dw uses the first example only: a shared weight's gradient sums "
                                       "over every position *and every example* of the batch"),
+            (_convb_batch_mean, "your dw is divided by the batch size; dout already carries whatever averaging "
+                                "the loss does, so dw is a plain sum over examples and positions"),
             (_convb_mean, "your dw and db are averages over positions; a weight used at every position gets "
                           "the sum of the gradients from all of them"),
             (_convb_no_stride, "your dx places output i's gradient at input i + j, as if the stride were 1; "
@@ -496,8 +516,10 @@ EXERCISES = [
         ),
         mistakes=[
             (_convb_crop_left, "padding"),
+            (_convb_no_crop, "cut their gradients off"),
             (_convb_unflipped, "flipped"),
             (_convb_dw_first_example, "every example"),
+            (_convb_batch_mean, "plain sum"),
             (_convb_mean, "sum of the gradients"),
             (_convb_no_stride, "stride"),
             (_convb_db_all, "own bias"),
