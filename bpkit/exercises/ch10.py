@@ -106,7 +106,7 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
 
 
 def lstm_step_backward(dh, dc, cache):
-    """Exercise 10.4: one LSTM step backward.
+    """Exercise 10.5: one LSTM step backward.
 
     dh, dc: (N, H), the gradients reaching this step's h and c (from the output
     and from the next step). Returns {"x", "h_prev", "c_prev", "Wx", "Wh", "b"}.
@@ -123,7 +123,7 @@ def lstm_step_backward(dh, dc, cache):
 
 
 def clip_grad_norm(grads, max_norm):
-    """Exercise 10.5: clip a dict of gradients by their joint L2 norm, as torch.nn.utils.clip_grad_norm_.
+    """Exercise 10.4: clip a dict of gradients by their joint L2 norm, as torch.nn.utils.clip_grad_norm_.
 
     Returns (clipped, total_norm): a new dict with every array scaled by the same
     factor min(1, max_norm / (total_norm + 1e-6)), and the joint norm before clipping.
@@ -405,7 +405,7 @@ def _tbptt_last_chunk(xs, h0, hs, Wx, Wh, b, dhs, k):
     return {name: grads[name] for name in ("Wx", "Wh", "b")}
 
 
-# ----------------------------------------------------------------------------- typical mistakes: 10.4
+# ----------------------------------------------------------------------------- typical mistakes: 10.5
 
 def _lstm_generic(dh, dc, cache, order="ifgo", use_dc=True, use_dh_path=True, tanh_prime="tanh_c",
                   g_prime="tanh", forget_back=True):
@@ -448,7 +448,7 @@ def _lstm_no_forget_back(dh, dc, cache):
     return _lstm_generic(dh, dc, cache, forget_back=False)
 
 
-# ----------------------------------------------------------------------------- typical mistakes: 10.5
+# ----------------------------------------------------------------------------- typical mistakes: 10.4
 
 def _clip_each(grads, max_norm):
     """Clips every array to max_norm on its own: the direction of the whole gradient changes."""
@@ -555,6 +555,27 @@ EXERCISES = [
     ),
     Exercise(
         id="10.4",
+        title="clipping gradients by their joint norm",
+        reference=clip_grad_norm,
+        cases=_clip_cases,
+        arg_names=("grads", "max_norm"),
+        hints=(
+            "treat all the arrays as one long vector: its length decides, and every array is scaled by the same "
+            "number, so the direction of the whole gradient is kept",
+            "the joint norm is the square root of the sum of the squares of every entry of every array; under "
+            "max_norm nothing changes; return a new dict (do not scale the arrays in place) and the norm before",
+        ),
+        mistakes=[
+            (_clip_each, "expected"),
+            (_clip_always, "factor"),
+            (_clip_value, "expected"),
+            (_clip_sum_of_norms, "factor"),
+            (_clip_norm_after, "output[1]"),
+            (_clip_in_place, "in place"),
+        ],
+    ),
+    Exercise(
+        id="10.5",
         title="an LSTM step backward",
         reference=lstm_step_backward,
         verify=_verify_lstm,
@@ -574,27 +595,6 @@ EXERCISES = [
             (_lstm_tanh_prime_of_c, "expected"),
             (_lstm_g_sigmoid_prime, "expected"),
             (_lstm_no_forget_back, "['c_prev']"),
-        ],
-    ),
-    Exercise(
-        id="10.5",
-        title="clipping gradients by their joint norm",
-        reference=clip_grad_norm,
-        cases=_clip_cases,
-        arg_names=("grads", "max_norm"),
-        hints=(
-            "treat all the arrays as one long vector: its length decides, and every array is scaled by the same "
-            "number, so the direction of the whole gradient is kept",
-            "the joint norm is the square root of the sum of the squares of every entry of every array; under "
-            "max_norm nothing changes; return a new dict (do not scale the arrays in place) and the norm before",
-        ),
-        mistakes=[
-            (_clip_each, "expected"),
-            (_clip_always, "factor"),
-            (_clip_value, "expected"),
-            (_clip_sum_of_norms, "factor"),
-            (_clip_norm_after, "output[1]"),
-            (_clip_in_place, "in place"),
         ],
     ),
 ]
