@@ -571,8 +571,30 @@ def _hvp_cases():
     ]
 
 
+def _verify_hvp(fn):
+    for grad_fn, w, v, eps in _hvp_cases():
+        where = f"for grad_fn = {grad_fn!r}, w = {short_repr(w)}, v = {short_repr(v)}, eps = {eps:g}"
+        given_w, given_v = w.copy(), v.copy()
+        got = fn(grad_fn, given_w, given_v, eps)
+        if not (np.array_equal(given_w, w) and np.array_equal(given_v, v)):
+            return f"{where}: your function changed w or v in place; step on copies"
+        message = compare(hvp(grad_fn, w, v, eps), got)
+        if message is None:
+            continue
+        if np.shape(got) == w.shape:
+            got = np.asarray(got, dtype=float)
+            for sign in (1.0, -1.0):
+                one_sided = (grad_fn(w + sign * eps * v) - grad_fn(w)) / (sign * eps)
+                if np.allclose(got, one_sided, rtol=1e-9, atol=1e-12):
+                    return (f"{where}: your values match a one-sided difference of the gradients, whose error is "
+                            f"of order eps; step both ways from w (an error of order eps**2)")
+        return f"{where}: {message}"
+    return None
+
+
 _HVP_MISTAKES = [
-    (lambda g, w, v, eps=1e-4: (g(w + eps * v) - g(w)) / eps, "expected"),
+    (lambda g, w, v, eps=1e-4: (g(w + eps * v) - g(w)) / eps, "one-sided"),
+    (lambda g, w, v, eps=1e-4: (g(w) - g(w - eps * v)) / eps, "one-sided"),
     (lambda g, w, v, eps=1e-4: (g(w + eps * v) - g(w - eps * v)) / eps, "factor of 2"),
     (lambda g, w, v, eps=1e-4: hvp(g, w, v / np.linalg.norm(v), eps), "factor"),
     (lambda g, w, v, eps=1e-4: g(w + eps * v) - g(w - eps * v), "factor"),
@@ -744,7 +766,7 @@ EXERCISES = [
         id="11.5",
         title="a Hessian-vector product from two gradients",
         reference=hvp,
-        cases=_hvp_cases,
+        verify=_verify_hvp,
         hints=(
             "H v is the directional derivative of the gradient along v; estimate it as chapter 03 estimated a "
             "derivative, with a difference of gradients taken at two points",
