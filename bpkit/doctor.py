@@ -47,6 +47,7 @@ REQUIREMENTS = {
     "scipy": "1.10",
     "tqdm": "4.60",
     "mnist1d": "0.0.2",
+    "threadpoolctl": "3.1",
     "bpkit": "0.1",
 }
 
