@@ -79,6 +79,9 @@ def write_lab_settings(prefix: Path = VENV) -> Path:
     return path
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def run(python: Path, *args: str) -> int:
     """Run ``python ...`` from the checkout, with the environment activated.
 
@@ -89,6 +92,10 @@ def run(python: Path, *args: str) -> int:
     """
     print("course.py: $", "python", *args, flush=True)
     env = dict(os.environ, VIRTUAL_ENV=str(VENV))
+    # numpy's BLAS on one thread in every kernel: the course's matrices are small, and on a busy
+    # machine (a shared hub, or tests beside other jobs) threads only contend (10x slower measured)
+    for name in BLAS_THREADS:
+        env.setdefault(name, "1")
     env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
     return subprocess.run([str(python), *args], cwd=ROOT, env=env).returncode
 

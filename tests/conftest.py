@@ -11,6 +11,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+# kernels started by the notebook tests inherit this: numpy's BLAS on one thread (small matrices; on
+# a loaded machine threads only contend, and a chapter ran 10x slower), as course.py sets it too
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 # tests/strategies.py is importable as `strategies` from every test module
 sys.path.insert(0, str(Path(__file__).parent))
 
