@@ -39,7 +39,7 @@ def _nbgrader_metadata(args: argparse.Namespace) -> int:
 def _book(args: argparse.Namespace) -> int:
     from bpkit import book
 
-    return book.main(args.out, args.solutions)
+    return book.main(args.out, args.solutions, args.repository)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -116,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--out", metavar="FOLDER", default=None,
                       help="where the site goes (default: site/ in the course folder); an existing folder is "
                       "replaced only if empty or made by this command")
+    book.add_argument("--repository", metavar="URL", default=None,
+                      help="the course's public repository (any URL): the home page and every page's footer link to it")
     book.set_defaults(run=_book)
 
     doctor = commands.add_parser(

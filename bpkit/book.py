@@ -234,7 +234,7 @@ def _readme_intro(root: Path) -> str:
     return match.group(1).strip() if match else ""
 
 
-def _intro(root: Path, chapters: list[tuple[str, str]], solutions: str) -> str:
+def _intro(root: Path, chapters: list[tuple[str, str]], solutions: str, repository: str | None = None) -> str:
     listing = "\n".join(f"- [{title}]({name}.ipynb)" for name, title in chapters)
     if solutions == "toggle":
         exercises = ("Each exercise shows the stub your copy has, and below it a collapsed "
@@ -243,6 +243,7 @@ def _intro(root: Path, chapters: list[tuple[str, str]], solutions: str) -> str:
         exercises = ("Each exercise shows the stub your copy has; the solutions are not on this site "
                      "(they are in the course folder's `solutions/`).")
     commands = "\n".join(RUN_COMMANDS)
+    get = f"get the course folder ([{repository}]({repository}))" if repository else "get the course folder"
     return f"""# {TITLE}
 
 {_readme_intro(root)}
@@ -250,7 +251,7 @@ def _intro(root: Path, chapters: list[tuple[str, str]], solutions: str) -> str:
 ## Run the course
 
 This site is for reading. Every chapter is a Jupyter notebook that you run and
-complete yourself: get the course folder, then, on any machine with Python
+complete yourself: {get}, then, on any machine with Python
 3.10 or newer, from that folder:
 
 ```bash
@@ -271,10 +272,12 @@ notebook as you work in it: no outputs, exercises open.
 """
 
 
-def write_source(root: Path, dest: Path, solutions: str = DEFAULT_SOLUTIONS) -> list[str]:
+def write_source(root: Path, dest: Path, solutions: str = DEFAULT_SOLUTIONS, repository: str | None = None) -> list[str]:
     """Write the book's source (pages, ``_config.yml``, ``_toc.yml``, static files) into ``dest``.
 
-    Returns the chapters' names (``NN_name``) in course order.
+    ``repository``: the course's public URL, if any: the home page links to it, and
+    so does every page's footer. Returns the chapters' names
+    (``NN_name``) in course order.
     """
     import nbformat
     import yaml
@@ -288,7 +291,7 @@ def write_source(root: Path, dest: Path, solutions: str = DEFAULT_SOLUTIONS) -> 
         nb = site_notebook(solution, solutions)
         nbformat.write(nb, str(dest / solution.name))
         chapters.append((solution.stem, chapter_title(nb, solution.stem)))
-    (dest / "intro.md").write_text(_intro(root, chapters, solutions), encoding="utf-8")
+    (dest / "intro.md").write_text(_intro(root, chapters, solutions, repository), encoding="utf-8")
     static = dest / "_static"
     static.mkdir(exist_ok=True)
     (static / "bpkit-solution.js").write_text(TOGGLE_JS, encoding="utf-8")
@@ -309,6 +312,9 @@ def write_source(root: Path, dest: Path, solutions: str = DEFAULT_SOLUTIONS) -> 
             "language": "en",
         }},
     }
+    if repository:  # a footer, not the theme's button (which knows only GitHub, GitLab and Bitbucket)
+        link = html.escape(repository, quote=True)
+        config["html"]["extra_footer"] = f'<p>The course and how to run it: <a href="{link}">{link}</a></p>'
     (dest / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     (dest / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return [name for name, _ in chapters]
@@ -346,7 +352,7 @@ def _safe_downloads(root: Path, html_dir: Path, chapters: list[str]) -> None:
 
 
 def build_site(root: Path | None = None, out: Path | None = None, solutions: str = DEFAULT_SOLUTIONS,
-               *, quiet: bool = True) -> BookReport:
+               *, repository: str | None = None, quiet: bool = True) -> BookReport:
     """Build the site into ``out`` (default ``<root>/site``); returns a report."""
     root = root or _build.find_root()
     out = Path(out) if out else root / SITE_DIR
@@ -365,7 +371,7 @@ def build_site(root: Path | None = None, out: Path | None = None, solutions: str
     with tempfile.TemporaryDirectory(prefix="bpkit-book-") as work:
         work = Path(work)
         source = work / "source"
-        report.chapters = write_source(root, source, solutions)
+        report.chapters = write_source(root, source, solutions, repository)
         command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
                    "build", str(source), "--path-output", str(work), "--all"]
         if quiet:
@@ -392,9 +398,9 @@ def build_site(root: Path | None = None, out: Path | None = None, solutions: str
     return report
 
 
-def main(out: str | None = None, solutions: str = DEFAULT_SOLUTIONS) -> int:
+def main(out: str | None = None, solutions: str = DEFAULT_SOLUTIONS, repository: str | None = None) -> int:
     root = _build.find_root()
-    report = build_site(root, Path(out).resolve() if out else None, solutions)
+    report = build_site(root, Path(out).resolve() if out else None, solutions, repository=repository)
     for line in report.lines:
         print(line)
     index = report.out / "index.html"

@@ -356,3 +356,15 @@ def test_a_page_in_headless_chromium_shows_its_toc_a_figure_and_a_closed_solutio
             finally:
                 browser.close()
         server.shutdown()
+
+
+def test_a_repository_url_is_linked_from_the_home_page_and_the_theme(tmp_path):
+    import yaml
+
+    url = "https://example.org/you/bpkit-course"
+    names = book.write_source(ROOT, tmp_path, "none", repository=url)
+    assert names == CHAPTERS
+    assert f"[{url}]({url})" in (tmp_path / "intro.md").read_text(encoding="utf-8")
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text(encoding="utf-8"))
+    assert f'href="{url}"' in config["html"]["extra_footer"]
+    assert config["execute"]["execute_notebooks"] == "off"
