@@ -368,3 +368,55 @@ def test_a_repository_url_is_linked_from_the_home_page_and_the_theme(tmp_path):
     config = yaml.safe_load((tmp_path / "_config.yml").read_text(encoding="utf-8"))
     assert f'href="{url}"' in config["html"]["extra_footer"]
     assert config["execute"]["execute_notebooks"] == "off"
+
+
+def _synthetic(tmp_path) -> Path:
+    """A solved notebook with every case: an instructor cell, a solution block, hidden tests, a passed
+    check, a markdown answer, a figure and a widget."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    passed = {"text/plain": "✓ Exercise 1.1 (one neuron's output): passed",
+              "text/html": '<div class="bpkit-check bpkit-passed">✓ Exercise 1.1 (one neuron&#x27;s output): passed</div>'}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 01 · A title"),
+        nbformat.v4.new_markdown_cell("Grading note: the secret_grading_note", metadata={"tags": ["instructor"]}),
+        nbformat.v4.new_code_cell('def neuron(x, w, b):\n    """Exercise 1.1: a neuron."""\n'
+                                  '    ### BEGIN SOLUTION\n    secret_z = np.dot(w, x) + b  # the secret_comment\n'
+                                  '    return sigmoid(secret_z)\n    ### END SOLUTION'),
+        nbformat.v4.new_code_cell('neuron = check("1.1", neuron)\n### BEGIN HIDDEN TESTS\nassert_passed("1.1")\n'
+                                  '### END HIDDEN TESTS',
+                                  outputs=[nbformat.v4.new_output("display_data", data=passed)]),
+        nbformat.v4.new_markdown_cell("Why?\n### BEGIN SOLUTION\nBecause secret_reason.\n### END SOLUTION"),
+        nbformat.v4.new_code_cell("plt.show()", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})]),
+        nbformat.v4.new_code_cell("explorer", outputs=[nbformat.v4.new_output("execute_result", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "x", "version_major": 2, "version_minor": 0},
+            "text/plain": "VBox(children=(FloatSlider(value=0.05),))"})]),
+    ]
+    path = tmp_path / "01_synthetic.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize("mode", book.SOLUTION_MODES)
+def test_a_page_notebook_is_the_learners_copy_with_the_stored_outputs(tmp_path, mode):
+    page = book.site_notebook(_synthetic(tmp_path), mode)
+    text = json.dumps(page, ensure_ascii=False)
+    visible = json.dumps([cell for cell in page.cells if book.TOGGLE_CLASS not in cell.source], ensure_ascii=False)
+    assert "secret_grading_note" not in text and "HIDDEN TESTS" not in text and "assert_passed" not in text
+    for secret in ("secret_z", "secret_comment", "secret_reason"):
+        assert secret not in visible
+        assert (secret in text) == (mode == "toggle")
+    assert 'raise NotImplementedError(\\"Exercise 1.1: write this part' in visible
+    assert "_Your answer here._" in visible
+    outputs = [output for cell in page.cells if cell.cell_type == "code" for output in cell.outputs]
+    check_line = outputs[0]["data"]["text/plain"]
+    assert check_line.startswith("○ Exercise 1.1 (") and "still open" in check_line and "passed" not in check_line
+    assert outputs[1]["data"]["image/png"] == "iVBORw0KGgo="
+    assert "JupyterLab" in outputs[2]["data"]["text/html"] and len(outputs) == 3
+    assert "widgets" not in page.metadata
+    toggles = [cell.source for cell in page.cells if book.TOGGLE_CLASS in cell.source]
+    assert len(toggles) == (2 if mode == "toggle" else 0)
+    for toggle in toggles:
+        assert "\n" not in toggle and "</script>" in toggle and toggle.count("<") == toggle.count(">")
+        assert re.search(r"<script[^>]*>(.*?)</script>", toggle).group(1).count("<") == 0  # cannot close early
