@@ -44,7 +44,6 @@ from __future__ import annotations
 import copy
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -135,6 +134,11 @@ def solution_text(source: str, *, where: str = "cell") -> str:
     return "\n".join(line for line in lines if not (_build.BEGIN.match(line) or _build.END.match(line)))
 
 
+def _markdown_answer(source: str) -> str:
+    """A markdown cell as its toggle shows it: the marker lines out, the rest as written."""
+    return "\n".join(line for line in source.split("\n") if not (_build.BEGIN.match(line) or _build.END.match(line)))
+
+
 def toggle_html(solution: str, exercise: str | None) -> str:
     """A collapsed "Show solution" toggle holding ``solution`` (one line of raw HTML).
 
@@ -207,16 +211,17 @@ def site_notebook(solution: Path, solutions: str = DEFAULT_SOLUTIONS):
             page_cell.outputs = _site_outputs(solved_cell.get("outputs", []), open_ids)
             page_cell.execution_count = solved_cell.get("execution_count")
         cells.append(page_cell)
-        had_solution = page_cell.source != _build.strip_hidden_tests(solved_cell.source, where=solution.name)
-        if solutions == "toggle" and had_solution:
+        where = f"{solution.name}: cell {index}"
+        code = solved_cell.cell_type == "code"
+        unstubbed = _build.strip_hidden_tests(solved_cell.source, where=where) if code else solved_cell.source
+        if solutions == "toggle" and page_cell.source != unstubbed:  # build replaced a solution block here
             stubs = STUB_ID.findall(page_cell.source)
             exercise = stubs[0] if stubs else (_build.EXERCISE_ID.findall(solved_cell.source) or [None])[0]
-            text = solution_text(solved_cell.source, where=f"{solution.name}: cell {index}")
-            cells.append(nbformat.v4.new_markdown_cell(toggle_html(text, exercise)))
+            text = solution_text(solved_cell.source, where=where) if code else _markdown_answer(solved_cell.source)
+            toggle = nbformat.v4.new_markdown_cell(toggle_html(text, exercise))
+            toggle["id"] = f"bpkit-solution-{index}"
+            cells.append(toggle)
     learner.cells = cells
-    for i, cell in enumerate(learner.cells):  # the inserted cells need ids too
-        cell["id"] = cell.get("id") or f"bpkit-solution-{i}"
-    learner.metadata.pop("widgets", None)
     return learner
 
 
@@ -376,8 +381,7 @@ def build_site(root: Path | None = None, out: Path | None = None, solutions: str
                    "build", str(source), "--path-output", str(work), "--all"]
         if quiet:
             command.append("-q")
-        env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-        done = subprocess.run(command, cwd=work, env=env, capture_output=quiet, text=True)
+        done = subprocess.run(command, cwd=work, capture_output=quiet, text=True)
         if done.returncode != 0:
             if quiet:
                 print(done.stdout, done.stderr, sep="\n", file=sys.stderr)
