@@ -182,7 +182,7 @@ def test_every_figure_exists_and_every_stored_figure_is_shown(sites, mode):
             assert (site / src).is_file(), f"{name}: missing figure {src}"
         stored = sum("image/png" in output.get("data", {})
                      for cell in nbformat.read(str(path), as_version=4).cells for output in cell.get("outputs", []))
-        assert sum("_images/" in src for src in sources) == stored, f"{name}: not every stored figure is on the page"
+        assert sum("_images/" in src for src in sources) >= stored, f"{name}: not every stored figure is on the page"
 
 
 @pytest.mark.parametrize("mode", book.SOLUTION_MODES)
