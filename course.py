@@ -3,8 +3,10 @@
 
     python3 course.py lab     # install (first time) and open the course in JupyterLab
     python3 course.py test    # install (first time) and run every test
+    python3 course.py book    # install (first time) and build the course's website into site/
+                              #   (--solutions toggle: each solution behind a collapsed "Show solution")
 
-Both create a virtual environment in ``.venv`` beside this file and install
+All three create a virtual environment in ``.venv`` beside this file and install
 bpkit into it with everything the course and its tests need; the install is
 redone only when ``pyproject.toml`` changes.
 """
@@ -144,6 +146,12 @@ def test(extra: list[str]) -> int:
     return 0
 
 
+def book(extra: list[str]) -> int:
+    """Build the course's static website into ``site/`` (``python -m bpkit book``; it prints where and how to open it)."""
+    python = ensure_environment()
+    return run(python, "-m", "bpkit", "book", *extra)
+
+
 def _has_notebooks(suite: list[str]) -> bool:
     """True unless the suite is a notebook folder with no notebooks in it yet."""
     folder = suite[3] if suite[2].startswith("--nbval") else None
@@ -151,7 +159,7 @@ def _has_notebooks(suite: list[str]) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test}
+    commands = {"lab": lab, "test": test, "book": book}
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 2

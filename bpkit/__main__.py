@@ -1,4 +1,4 @@
-"""The command line: ``python -m bpkit {build,check,nbgrader-metadata,doctor}`` (also ``bpkit ...``).
+"""The command line: ``python -m bpkit {build,check,nbgrader-metadata,book,doctor}`` (also ``bpkit ...``).
 
 Expected problems (a missing notebook, unbalanced markers, a chapter the
 learner edited) print one line and return a non-zero exit code; tracebacks
@@ -34,6 +34,12 @@ def _nbgrader_metadata(args: argparse.Namespace) -> int:
     for line in report.lines:
         print(line)
     return report.code
+
+
+def _book(args: argparse.Namespace) -> int:
+    from bpkit import book
+
+    return book.main(args.out, args.solutions, args.repository)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -96,6 +102,23 @@ def _parser() -> argparse.ArgumentParser:
     metadata.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 listing every cell whose metadata is missing or differs")
     metadata.set_defaults(run=_nbgrader_metadata)
+
+    book = commands.add_parser(
+        "book",
+        help="build the course's website (Jupyter Book) into site/",
+        description="Build a static HTML site of the course from solutions/ with Jupyter Book, using the "
+        "stored outputs (nothing is executed). Pages show the learner's copy of each chapter; the downloads "
+        "are the learner's notebooks. Publish the folder on any static host.",
+    )
+    book.add_argument("--solutions", choices=("none", "toggle"), default="none",
+                      help="none (default): no solution anywhere in the site; toggle: each exercise's solution "
+                      "behind a collapsed 'Show solution' (kept out of the search index and the downloads)")
+    book.add_argument("--out", metavar="FOLDER", default=None,
+                      help="where the site goes (default: site/ in the course folder); an existing folder is "
+                      "replaced only if empty or made by this command")
+    book.add_argument("--repository", metavar="URL", default=None,
+                      help="the course's public repository (any URL): the home page and every page's footer link to it")
+    book.set_defaults(run=_book)
 
     doctor = commands.add_parser(
         "doctor",

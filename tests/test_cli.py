@@ -17,11 +17,11 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("build", "check", "nbgrader-metadata", "doctor"):
+    for command in ("build", "check", "nbgrader-metadata", "book", "doctor"):
         assert f"    {command}" in out
 
 
-@pytest.mark.parametrize("command", ["build", "check", "nbgrader-metadata", "doctor"])
+@pytest.mark.parametrize("command", ["build", "check", "nbgrader-metadata", "book", "doctor"])
 def test_each_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
@@ -30,7 +30,8 @@ def test_each_command_has_help(command, capsys):
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in ([], ["nope"], ["check", "--timeout"], ["build", "--check", "--force"], ["check", "--json", "--csv"]):
+    for argv in ([], ["nope"], ["check", "--timeout"], ["build", "--check", "--force"], ["check", "--json", "--csv"],
+                 ["book", "--solutions", "open"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2

@@ -69,6 +69,12 @@ def test_the_settings_file_is_where_jupyterlab_reads_overrides(course, monkeypat
     assert settings_dir == Path(get_app_dir()) / "settings"
 
 
+def test_book_builds_the_site_with_bpkit_book_passing_its_options_on(course):
+    assert course.main(["book", "--solutions", "toggle"]) == 0
+    assert course.calls == [("-m", "bpkit", "book", "--solutions", "toggle")]
+    assert "python3 course.py book" in course.__doc__
+
+
 def test_test_runs_unit_tests_strict_nbval_on_solutions_and_lax_on_chapters(course):
     assert course.main(["test"]) == 0
     assert [args[:4] for args in course.calls] == [
