@@ -155,13 +155,14 @@ def toggle_html(solution: str, exercise: str | None) -> str:
 
 
 def _open_check_output(exercise_id: str) -> dict:
-    """The check line the learner's copy shows while exercise ``exercise_id`` is open."""
-    from bpkit.exercises import evaluate
+    """The check line the learner's copy shows while exercise ``exercise_id`` is open.
 
-    def stub(*args, **kwargs):
-        raise NotImplementedError(_build.STUB_MESSAGE.format(id=exercise_id))
+    Built from the same result a check gives for a stub (a function or a class
+    whose body still raises the stub's NotImplementedError): "still open".
+    """
+    from bpkit.exercises.core import _still_open, get_exercise
 
-    result = evaluate(exercise_id, stub)
+    result = _still_open(get_exercise(exercise_id))
     return {"output_type": "display_data", "metadata": {},
             "data": {"text/html": result.html(), "text/plain": result.line()}}
 
