@@ -16,8 +16,8 @@ import copy
 
 import numpy as np
 
-from bpkit.exercises.compare import compare, short_repr
-from bpkit.exercises.core import Exercise
+from bpkit.exercises.compare import compare
+from bpkit.exercises.core import Exercise, _describe
 
 __all__ = ["EXERCISES", "conv1d_forward", "conv1d_backward", "conv1d_backward_as_convs", "im2col1d",
            "maxpool1d", "avgpool1d", "out_length"]
@@ -406,16 +406,6 @@ def _avg_sum(x, dout, k, stride):
 
 
 # ----------------------------------------------------------------------------- the checks
-
-def _describe(names, args):
-    parts = []
-    for name, arg in zip(names, args):
-        if isinstance(arg, np.ndarray) and arg.size > 8:
-            parts.append(f"{name} of shape {arg.shape}")
-        else:
-            parts.append(f"{name} = {short_repr(arg, limit=60)}")
-    return ", ".join(parts)
-
 
 def _verifier(reference, cases, names, diagnoses, rtol=1e-7, atol=1e-9):
     """verify(fn): run every case; on a wrong answer, name the typical mistake it matches, if any.
