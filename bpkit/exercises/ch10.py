@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bpkit.exercises.compare import compare, short_repr
+from bpkit.exercises.compare import compare
 from bpkit.exercises.core import Exercise
 
 __all__ = ["EXERCISES", "rnn_step_forward", "rnn_forward", "rnn_backward", "truncated_bptt",
