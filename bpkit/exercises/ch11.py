@@ -615,6 +615,10 @@ def _fgsm_case(kind):
     rng = np.random.default_rng(116 + kind)
     d, h, k, n = (8, 6, 3, 5) if kind == 0 else (12, 10, 4, 6)
     model = nn.Sequential(nn.Linear(d, h, rng=rng), nn.ReLU(), nn.Linear(h, k, rng=rng))
+    # a confident model, as a trained one: at near-uniform predictions a softmax applied before
+    # cross_entropy leaves the sign of every input gradient unchanged, and the check could not see it
+    model[2].weight.data *= 6.0
+    model[2].bias.data *= 6.0
     x = rng.random((n, d)).astype(np.float32)
     x[0, :2] = [0.0, 1.0]                      # pixels at the edges: the clip matters
     y = rng.integers(0, k, size=n)
@@ -680,6 +684,13 @@ def _fgsm_predicted_labels(model, x, y, eps):
     return fgsm(model, x, pred, eps)
 
 
+def _fgsm_softmax_first(model, x, y, eps):
+    """Applies softmax to the logits before cross_entropy (which takes logits): a softmax twice."""
+    xt = Tensor(np.asarray(x, dtype=np.float32), requires_grad=True)
+    F.cross_entropy(F.softmax(model(xt), axis=1), y).backward()
+    return np.clip(xt.data + eps * np.sign(xt.grad), 0.0, 1.0)
+
+
 def _fgsm_in_place(model, x, y, eps):
     x += fgsm(model, x, y, eps) - x
     return x
@@ -690,6 +701,7 @@ _FGSM_MISTAKES = [
     (_fgsm_minus, "lowers the loss"),
     (_fgsm_no_clip, "left [0, 1]"),
     (_fgsm_predicted_labels, "at the true labels y"),
+    (_fgsm_softmax_first, "expected"),
     (_fgsm_in_place, "in place"),
     (lambda model, x, y, eps: fgsm(model, x, y, eps) - x, "left [0, 1]"),
 ]
