@@ -135,7 +135,10 @@ def _verify_checkpointed(fn):
                 return f"{where}, the gradient of {name} differs from plain backpropagation's: {message}"
         if not isinstance(value, (float, int, np.floating)) or not math.isclose(float(value), expected_loss,
                                                                                  rel_tol=1e-9, abs_tol=1e-12):
-            return f"{where}, the returned loss should be the float {expected_loss:.6g}, got {short_repr(value)}"
+            kind = ("" if isinstance(value, (float, int, np.floating))
+                    else f" (a {type(value).__name__}: float(...) makes it one)")
+            return (f"{where}, the returned loss should be the float {expected_loss:.6g}, "
+                    f"got {short_repr(value)}{kind}")
         calls = [sum(1 for i, _, _ in trace if i == j) for j in range(n)]
         if any(c != 2 for c in calls):
             j = next(j for j, c in enumerate(calls) if c != 2)
