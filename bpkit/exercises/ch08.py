@@ -34,13 +34,19 @@ def _act_derivative(name, z):
     return (z > 0).astype(z.dtype)
 
 
-def layer_grad_norms(Ws, x, dout, activation):
-    """|dL/dh_l| for l = 1..L of the network h_l = act(h_{l-1} @ W_l.T), h_0 = x, given dout = dL/dh_L."""
+def _pre_activations(Ws, x, activation):
+    """z_l = h_{l-1} @ W_l.T for every layer of the forward pass h_l = act(z_l), h_0 = x."""
     zs, h = [], x
     for W in Ws:
         z = h @ W.T
         zs.append(z)
         h = _act(activation, z)
+    return zs
+
+
+def layer_grad_norms(Ws, x, dout, activation):
+    """|dL/dh_l| for l = 1..L of the network h_l = act(h_{l-1} @ W_l.T), h_0 = x, given dout = dL/dh_L."""
+    zs = _pre_activations(Ws, x, activation)
     g = dout
     norms = [np.linalg.norm(g)]
     for W, z in zip(Ws[:0:-1], zs[:0:-1]):   # layers L..2: from dL/dh_l to dL/dh_{l-1}
@@ -153,11 +159,7 @@ def _norms_reversed(Ws, x, dout, activation):
 
 def _norms_of_dz(Ws, x, dout, activation):
     """Records |dL/dz_l| (before the activation) instead of |dL/dh_l|."""
-    zs, h = [], x
-    for W in Ws:
-        z = h @ W.T
-        zs.append(z)
-        h = _act(activation, z)
+    zs = _pre_activations(Ws, x, activation)
     g, norms = dout, []
     for i in range(len(Ws) - 1, -1, -1):
         dz = g * _act_derivative(activation, zs[i])
@@ -168,11 +170,7 @@ def _norms_of_dz(Ws, x, dout, activation):
 
 def _norms_with_input(Ws, x, dout, activation):
     """Goes one layer too far: also returns |dL/dx|."""
-    zs, h = [], x
-    for W in Ws:
-        z = h @ W.T
-        zs.append(z)
-        h = _act(activation, z)
+    zs = _pre_activations(Ws, x, activation)
     g, norms = dout, [np.linalg.norm(dout)]
     for W, z in zip(Ws[::-1], zs[::-1]):
         g = (g * _act_derivative(activation, z)) @ W
@@ -182,11 +180,7 @@ def _norms_with_input(Ws, x, dout, activation):
 
 def _norms_wrong_transpose(Ws, x, dout, activation):
     """Sends the gradient back through W.T, as in the forward pass (the shapes only fit for square W)."""
-    zs, h = [], x
-    for W in Ws:
-        z = h @ W.T
-        zs.append(z)
-        h = _act(activation, z)
+    zs = _pre_activations(Ws, x, activation)
     g, norms = dout, [np.linalg.norm(dout)]
     for W, z in zip(Ws[:0:-1], zs[:0:-1]):
         g = (g * _act_derivative(activation, z)) @ W.T
