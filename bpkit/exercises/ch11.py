@@ -35,18 +35,28 @@ def checkpointed_backward(blocks, x, loss_fn, every):
     with a graph and backpropagate through it (the upstream gradient is the
     gradient that reached the next segment's input). Returns the loss (float).
     """
-    starts = list(range(0, len(blocks), every))
-    kept, h = [], x
     with no_grad():
-        for i, block in enumerate(blocks):
-            if i % every == 0:
-                kept.append(h.data if isinstance(h, Tensor) else np.asarray(h))
-            h = block(h if isinstance(h, Tensor) else Tensor(h))
+        kept = _segment_inputs(blocks, x, every)
+    return _backward_by_segments(blocks, kept, loss_fn, every)
+
+
+def _segment_inputs(blocks, x, every):
+    """The forward phase: the input of every segment of ``every`` blocks (as arrays)."""
+    kept, h = [], x
+    for i, block in enumerate(blocks):
+        if i % every == 0:
+            kept.append(h.data if isinstance(h, Tensor) else np.asarray(h))
+        h = block(h if isinstance(h, Tensor) else Tensor(h))
+    return kept
+
+
+def _backward_by_segments(blocks, kept, loss_fn, every):
+    """The backward phase: each segment recomputed from its kept input, last first; returns the loss."""
     upstream, loss_value = None, None
-    for s in reversed(range(len(starts))):
+    for s in reversed(range(len(kept))):
         a = Tensor(kept[s], requires_grad=True)
         h = a
-        for block in blocks[starts[s]:starts[s] + every]:
+        for block in blocks[s * every:(s + 1) * every]:
             h = block(h)
         if upstream is None:
             loss = loss_fn(h)
@@ -177,17 +187,12 @@ def _ckpt_plain(blocks, x, loss_fn, every):
 
 def _ckpt_sum_upstream(blocks, x, loss_fn, every):
     """Backpropagates each earlier segment from out.sum(), forgetting the upstream gradient."""
-    starts = list(range(0, len(blocks), every))
-    kept, h = [], Tensor(x)
     with no_grad():
-        for i, block in enumerate(blocks):
-            if i % every == 0:
-                kept.append(h.data)
-            h = block(h)
+        kept = _segment_inputs(blocks, x, every)
     value = None
-    for s in reversed(range(len(starts))):
+    for s in reversed(range(len(kept))):
         h = Tensor(kept[s], requires_grad=True)
-        for block in blocks[starts[s]:starts[s] + every]:
+        for block in blocks[s * every:(s + 1) * every]:
             h = block(h)
         if value is None:
             loss = loss_fn(h)
@@ -228,22 +233,17 @@ def _ckpt_from_the_input(blocks, x, loss_fn, every):
 
 def _ckpt_all_graphs_first(blocks, x, loss_fn, every):
     """Recomputes every segment (last first) before backpropagating any: all graphs alive at once."""
-    starts = list(range(0, len(blocks), every))
-    kept, h = [], Tensor(x)
     with no_grad():
-        for i, block in enumerate(blocks):
-            if i % every == 0:
-                kept.append(h.data)
-            h = block(h)
+        kept = _segment_inputs(blocks, x, every)
     outs = {}
-    for s in reversed(range(len(starts))):
+    for s in reversed(range(len(kept))):
         a = Tensor(kept[s], requires_grad=True)
         h = a
-        for block in blocks[starts[s]:starts[s] + every]:
+        for block in blocks[s * every:(s + 1) * every]:
             h = block(h)
         outs[s] = (a, h)
     upstream, value = None, None
-    for s in reversed(range(len(starts))):
+    for s in reversed(range(len(kept))):
         a, h = outs[s]
         if upstream is None:
             loss = loss_fn(h)
@@ -257,26 +257,7 @@ def _ckpt_all_graphs_first(blocks, x, loss_fn, every):
 
 def _ckpt_forward_with_graph(blocks, x, loss_fn, every):
     """Right segments and recomputation, but the forward phase forgot no_grad."""
-    starts = list(range(0, len(blocks), every))
-    kept, h = [], Tensor(x)
-    for i, block in enumerate(blocks):
-        if i % every == 0:
-            kept.append(h.data)
-        h = block(h)
-    upstream, value = None, None
-    for s in reversed(range(len(starts))):
-        a = Tensor(kept[s], requires_grad=True)
-        h = a
-        for block in blocks[starts[s]:starts[s] + every]:
-            h = block(h)
-        if upstream is None:
-            loss = loss_fn(h)
-            value = float(loss.data)
-            loss.backward()
-        else:
-            h.backward(upstream)
-        upstream = a.grad
-    return value
+    return _backward_by_segments(blocks, _segment_inputs(blocks, x, every), loss_fn, every)
 
 
 # ============================================================================ 11.2 dual numbers
