@@ -34,7 +34,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from bpkit import nn
+from bpkit.diagnostics import layer_stats
 from bpkit.errors import BpkitTypeError, BpkitValueError
+from bpkit.nn import init as nn_init
+from bpkit.tensor import Tensor
 
 __all__ = ["DepthRun", "DEPTH_VERDICTS", "DEPTH_ACTIVATIONS", "DEPTH_INITS", "FACTOR", "LIMIT", "verdict",
            "depth_run", "plot_depth_run", "plot_depth_gallery", "depth_explorer"]
@@ -102,20 +106,15 @@ def _digits():
     return (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-8), y
 
 
-def _block_class():
-    from bpkit.nn import Module
+class Block(nn.Module):
+    """act(lin(h)), plus h itself when residual: the skip connection is one addition."""
 
-    class Block(Module):
-        """act(lin(h)), plus h itself when residual: the skip connection is one addition."""
+    def __init__(self, lin, act, residual):
+        self.lin, self.act, self.residual = lin, act, residual
 
-        def __init__(self, lin, act, residual):
-            self.lin, self.act, self.residual = lin, act, residual
-
-        def forward(self, h):
-            out = self.act(self.lin(h))
-            return h + out if self.residual else out
-
-    return Block
+    def forward(self, h):
+        out = self.act(self.lin(h))
+        return h + out if self.residual else out
 
 
 def _check(depth, activation, init, width, batch):
@@ -140,15 +139,11 @@ def depth_run(depth, activation="tanh", init="xavier", residual=False, seed=0, w
     residual). Pure: no drawing, float64, no warnings.
     """
     _check(depth, activation, init, width, batch)
-    from bpkit import nn
-    from bpkit.diagnostics import layer_stats
-    from bpkit.tensor import Tensor
 
     X, y = _digits()
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(X), size=min(batch, len(X)), replace=False)
     acts = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
-    Block = _block_class()
     blocks, sizes = [], [X.shape[1]] + [width] * depth
     for fan_in, fan_out in zip(sizes, sizes[1:]):
         blocks.append(Block(nn.Linear(fan_in, fan_out, dtype=np.float64, rng=rng), acts[activation](),
@@ -171,7 +166,6 @@ def depth_run(depth, activation="tanh", init="xavier", residual=False, seed=0, w
 
 
 def _initialize(lin, init, rng):
-    from bpkit.nn import init as nn_init
     nn_init.zeros_(lin.bias)
     if init == "naive":
         nn_init.normal_(lin.weight, 0.0, 1.0, generator=rng)
