@@ -55,7 +55,8 @@ EXERCISES = [
         id="0.1",
         title="a straight line",
         reference=line,
-        cases=[(np.array([-1.0, 0.0, 2.0]), 2.0, 0.5), (3.0, -1.0, 4.0), (np.zeros((2, 2)), 1.5, -1.0)],
+        cases=[(np.array([-1.0, 0.0, 2.0]), 2.0, 0.5), (3.0, -1.0, 4.0), (np.zeros((2, 2)), 1.5, -1.0),
+               (np.array([0.3, -1.7]), 0.7, 0.15)],  # answers with more than one decimal
         hints=(
             "at x = 0 the line is at height b, and every step of 1 in x raises it by w",
             "numpy's arithmetic works entry by entry, so the expression you would write for one number "
@@ -71,6 +72,7 @@ EXERCISES = [
             (_line_loop, "wrong type"),                              # a list, not an array
             (_line_in_place, "changed its input"),                   # the caller's x overwritten
             (_line_without_return, "is a `return` missing?"),
+            (lambda x, w, b: np.round(w * x + b, 1), "expected"),     # rounded to the answers shown
         ],
     ),
     Exercise(

@@ -132,6 +132,7 @@ def _es_cases():
         ([1.0, 0.9, 0.9, 0.9, 0.85, 0.8], 2),                    # ties are not improvements: stops at 3
         ([2.0, 1.5, 1.2, 1.1, 1.05], 2),                          # never stops early
         ([0.5, 0.6, 0.7, 0.4, 0.3], 1),                            # patience 1: stops at 1
+        ([1.0, 1.1, 0.9, 1.0, 0.8, 0.85, 0.7, 0.6], 2),            # scattered bad epochs: the count restarts
     ]
 
 
@@ -162,6 +163,19 @@ def _es_off_by_one(val_losses, patience):
             best, best_epoch = loss, epoch
         elif epoch - best_epoch > patience:
             return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def _es_counter_never_reset(val_losses, patience):
+    """Counts every non-improving epoch since the start, not since the last improvement."""
+    bad, best, best_epoch = 0, np.inf, 0
+    for epoch, loss in enumerate(val_losses):
+        if loss < best:
+            best, best_epoch = loss, epoch
+        else:
+            bad += 1
+            if bad >= patience:
+                return best_epoch, epoch
     return best_epoch, len(val_losses) - 1
 
 
@@ -387,6 +401,7 @@ EXERCISES = [
             (_es_ties_improve, "should stop at epoch"),
             (_es_off_by_one, "should stop at epoch"),
             (_es_counts_worse_than_previous, "should stop at epoch"),
+            (_es_counter_never_reset, "should stop at epoch"),
             (lambda v, p: early_stopping(v, p)[1], "pair"),
         ],
     ),
